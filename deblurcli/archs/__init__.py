@@ -1,0 +1,65 @@
+"""Architecture registry: name -> (module class, typed hyperparameter dataclass).
+
+A checkpoint names its arch and hyperparameters in its metadata; ``build(name, hparams)`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from .attgan import AttentionGenerator, AttGANConfig
+from .dpa import DistortionPriorDeblur, DPAConfig
+from .lcnet import LCNet, LCNetConfig
+from .mtwd import MTWDConfig, MTWDNet
+from .svbr import SVBRConfig, SVBRNet
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    module: type[nn.Module]
+    config: type
+    paper: str
+
+
+ARCHS: dict[str, ArchSpec] = {
+    s.name: s
+    for s in (
+        ArchSpec("dpa", DistortionPriorDeblur, DPAConfig, "Kim et al., deep multi-scale distortion prior"),
+        ArchSpec("mtwd", MTWDNet, MTWDConfig, "Cheng et al., multi-scale two-way deblurring"),
+        ArchSpec("lcnet", LCNet, LCNetConfig, "Su, Yuan, Wang, local correlation block"),
+        ArchSpec("svbr", SVBRNet, SVBRConfig, "Karaali & Jung, SVBR-Net"),
+        ArchSpec("attgan", AttentionGenerator, AttGANConfig, "Lenka, Mittal, Pandey, blind deblurring using GANs"),
+    )
+}
+
+
+def config_from_dict(arch: str, hparams: dict[str, Any]) -> Any:
+    """Typed config from a JSON-like dict (lists become tuples); unknown keys are an error."""
+    spec = ARCHS[arch]
+    fields = {f.name for f in dataclasses.fields(spec.config)}
+    unknown = set(hparams) - fields
+    if unknown:
+        raise ValueError(f"unknown hyperparameters for {arch}: {sorted(unknown)}")
+    return spec.config(**{k: tuple(v) if isinstance(v, list) else v for k, v in hparams.items()})
+
+
+def build(arch: str, hparams: dict[str, Any] | None = None) -> nn.Module:
+    if arch not in ARCHS:
+        raise KeyError(f"unknown arch {arch!r}; known: {', '.join(ARCHS)}")
+    return ARCHS[arch].module(config_from_dict(arch, hparams or {}))
+
+
+def hparams_of(model: nn.Module) -> dict[str, Any]:
+    return dataclasses.asdict(model.cfg)  # type: ignore[arg-type]
+
+
+def arch_of(model: nn.Module) -> str:
+    for s in ARCHS.values():
+        if type(model) is s.module:
+            return s.name
+    raise KeyError(type(model).__name__)

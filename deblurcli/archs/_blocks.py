@@ -1,0 +1,118 @@
+"""Building blocks shared by the seed networks. Pure torch, no I/O.
+
+Tile safety: nothing here pools over the whole image. Channel attention uses a *local* mean over a
+fixed window (``local_mean``) both in training and at inference, so a network's output at a pixel
+depends only on a bounded neighbourhood (its receptive field) and tiled inference with enough overlap
+reproduces untiled inference.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv(cin: int, cout: int, k: int = 3, stride: int = 1, bias: bool = True) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=bias)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad bottom/right so H and W are multiples of ``multiple``; return the original size."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if (ph < h and pw < w) else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:
+    """Mean over a ``window``×``window`` neighbourhood clipped to the image (separable, exact).
+
+    The local stand-in for global average pooling: identical to it on inputs no larger than
+    ``window // 2 + 1``, and independent of where a tile starts on larger ones.
+    """
+    p = window // 2
+    x = F.avg_pool2d(x, (window, 1), stride=1, padding=(p, 0), count_include_pad=False)
+    return F.avg_pool2d(x, (1, window), stride=1, padding=(0, p), count_include_pad=False)
+
+
+class ResBlock(nn.Module):
+    """conv-act-conv + identity (SRResNet block without batch norm)."""
+
+    def __init__(self, ch: int, act: str = "relu", k: int = 3) -> None:
+        super().__init__()
+        self.c1 = conv(ch, ch, k)
+        self.c2 = conv(ch, ch, k)
+        self.act = nn.LeakyReLU(0.2, inplace=True) if act == "lrelu" else nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.c2(self.act(self.c1(x)))
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-excitation channel attention; the squeeze is a local mean (see ``local_mean``)."""
+
+    def __init__(self, ch: int, reduction: int = 4, window: int = 31) -> None:
+        super().__init__()
+        mid = max(ch // reduction, 4)
+        self.window = window
+        self.body = nn.Sequential(nn.Conv2d(ch, mid, 1), nn.ReLU(inplace=True), nn.Conv2d(mid, ch, 1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.body(local_mean(x, self.window))
+
+
+class PixelAttention(nn.Module):
+    """A = sigmoid(conv(relu(conv(F)))), one weight per pixel; F * A."""
+
+    def __init__(self, ch: int, reduction: int = 4) -> None:
+        super().__init__()
+        mid = max(ch // reduction, 4)
+        self.body = nn.Sequential(conv(ch, mid), nn.ReLU(inplace=True), conv(mid, 1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.body(x)
+
+
+def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int) -> torch.Tensor:
+    """Each pixel attends to its ``window``×``window`` neighbourhood (sliding, shift-invariant).
+
+    q, k: (B, D, H, W); v: (B, C, H, W). Weights are softmax_j(q_i·k_j / sqrt(D)) over the window;
+    out_i = Σ_j w_ij v_j. The windowed stand-in for full-image attention: a sliding window (not a fixed
+    partition) keeps the output independent of where a tile starts. Out-of-image neighbours are masked.
+    """
+    b, d, h, w = q.shape
+    c = v.shape[1]
+    n = window * window
+    p = window // 2
+    kk = F.unfold(k, window, padding=p).view(b, d, n, h, w)
+    vv = F.unfold(v, window, padding=p).view(b, c, n, h, w)
+    ones = torch.ones(1, 1, h, w, dtype=q.dtype, device=q.device)
+    valid = F.unfold(ones, window, padding=p).view(1, n, h, w) > 0
+    logits = (q.unsqueeze(2) * kk).sum(1) / (d ** 0.5)  # (B, n, H, W)
+    logits = logits.float().masked_fill(~valid, float("-inf"))
+    wts = torch.softmax(logits, dim=1).to(v.dtype)
+    return (vv * wts.unsqueeze(1)).sum(2)
+
+
+def zero_init(m: nn.Conv2d) -> nn.Conv2d:
+    """Zero the weights and bias of a network's last conv, so an untrained residual net is the identity."""
+    nn.init.zeros_(m.weight)
+    if m.bias is not None:
+        nn.init.zeros_(m.bias)
+    return m
+
+
+def bilinear_up_init(m: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
+    """Initialise a (C->C, k=4, s=2, p=1) transposed conv as per-channel bilinear ×2 upsampling."""
+    w = torch.tensor([0.25, 0.75, 0.75, 0.25])
+    k = torch.outer(w, w)
+    with torch.no_grad():
+        m.weight.zero_()
+        for c in range(min(m.in_channels, m.out_channels)):
+            m.weight[c, c] = k
+        if m.bias is not None:
+            m.bias.zero_()
+    return m

@@ -1,0 +1,42 @@
+"""``deblur train CONFIG``: train (resumable), validate, and export a checkpoint."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Argument(help="Training config (TOML), e.g. configs/dpa.toml.", exists=True, dir_okay=False)],
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR/last.pt if it exists.")] = False,
+    run_dir: Annotated[Path | None, typer.Option(help="Where checkpoints and logs go (default runs/<id>).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Data root (default $DEBLUR_DATA or ../shared/data).")] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop (after checkpointing) after this many minutes.")] = None,
+    export: Annotated[bool, typer.Option("--export", help="Only export RUN_DIR/best.pt to safetensors + weights.toml.")] = False,
+    steps: Annotated[int | None, typer.Option(help="Override the config's total steps (the LR schedule follows).")] = None,
+) -> None:
+    """Train the model a config describes; --export writes the best checkpoint into the package."""
+    from ..synth.data import data_root
+    from ..training import export as export_mod
+    from ..training.config import load_config
+    from ..training.loop import train
+
+    cfg = load_config(config)
+    if steps is not None:
+        from dataclasses import replace
+
+        cfg = replace(cfg, steps=steps)
+    rd = run_dir or Path("runs") / cfg.id
+    if export:
+        out = export_mod.export(rd, config)
+        typer.echo(f"exported {out}")
+        return
+    command = shlex.join(["deblur", "train", *sys.argv[1:]]) if sys.argv else ""
+    train(cfg, rd, data_root(str(data) if data else None), resume, max_minutes, command)

@@ -1,0 +1,58 @@
+"""PSNR / SSIM on tensors (B, C, H, W) in [0, 1], and small timing helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor, border: int = 0) -> torch.Tensor:
+    """Per-image PSNR in dB (B,), ignoring ``border`` pixels on every side."""
+    if border:
+        a, b = a[..., border:-border, border:-border], b[..., border:-border, border:-border]
+    mse = ((a.float() - b.float()) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return 10 * torch.log10(1 / mse)
+
+
+def _gauss(window: int = 11, sigma: float = 1.5, device: torch.device | None = None) -> torch.Tensor:
+    x = torch.arange(window, dtype=torch.float32, device=device) - window // 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """SSIM map per channel (Wang et al. 2004, 11×11 Gaussian σ = 1.5, valid region)."""
+    a, b = a.float(), b.float()
+    c = a.shape[1]
+    g = _gauss(device=a.device)
+    kx = g.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
+    ky = g.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.conv2d(t, kx, groups=c), ky, groups=c)
+
+    mu_a, mu_b = blur(a), blur(b)
+    saa = blur(a * a) - mu_a**2
+    sbb = blur(b * b) - mu_b**2
+    sab = blur(a * b) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    return ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image mean SSIM (B,)."""
+    return ssim_map(a, b).flatten(1).mean(1)
+
+
+@contextmanager
+def stopwatch() -> Iterator[list[float]]:
+    out: list[float] = []
+    t = time.perf_counter()
+    try:
+        yield out
+    finally:
+        out.append(time.perf_counter() - t)

@@ -1,0 +1,1 @@
+"""Checkpoint files: safetensors with metadata {arch, hparams, ...}; strict loading."""

@@ -1,0 +1,1 @@
+"""Synthetic degradations: blur kernels, spatially varying blur, sensor noise, training data."""

@@ -1,0 +1,154 @@
+"""Training and validation data: crops of the shared photos, dead-leaves images, 240 fps frame averages.
+
+Sources are read from the data root (``--data`` / ``$DEBLUR_DATA``, default ``../shared/data``); nothing
+is copied into the repository. Validation sets are generated once with a fixed seed and cached under
+``$DEBLUR_CACHE`` (default ``~/.cache/deblurcli``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .degrade import Kind, LensField, degrade, lens_blur, sensor, to_gamma, to_linear
+
+TRAIN_DIRS = ("train/bsds200", "train/urban100", "train/sunhays80", "train/div2k6")
+VAL_DIR = "val/cbsd68"
+FRAMES_DIR = "frames/gopro_GOPR0477_11_00"
+
+
+def data_root(explicit: str | None = None) -> Path:
+    return Path(explicit or os.environ.get("DEBLUR_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DEBLUR_CACHE") or Path.home() / ".cache" / "deblurcli")
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise OSError(f"cannot read {path}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+
+
+def load_images(root: Path, dirs: tuple[str, ...]) -> list[np.ndarray]:
+    files = sorted(p for d in dirs for p in (root / d).glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not files:
+        raise FileNotFoundError(f"no training images under {root} ({', '.join(dirs)})")
+    return [read_rgb(p) for p in files]
+
+
+def dead_leaves(rng: np.random.Generator, size: int, n: int = 400) -> np.ndarray:
+    """Procedural dead-leaves image: occluding discs with power-law radii and random colours."""
+    img = np.zeros((size, size, 3), np.float32)
+    img[:] = rng.random(3)
+    rmin, rmax = 2.0, size / 3
+    for _ in range(n):
+        u = rng.random()
+        r = (rmin ** -2 + u * (rmax ** -2 - rmin ** -2)) ** -0.5  # p(r) ∝ r^-3
+        c = tuple(float(v) for v in rng.random(3))
+        cx, cy = rng.uniform(-r, size + r, 2)
+        cv2.circle(img, (int(cx), int(cy)), max(int(r), 1), c, -1, lineType=cv2.LINE_AA)
+    return img
+
+
+def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    k = int(rng.integers(4))
+    img = np.rot90(img, k)
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+    return np.ascontiguousarray(img)
+
+
+def random_crop(img: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if h < size or w < size:
+        s = size / min(h, w)
+        img = cv2.resize(img, (int(np.ceil(w * s)), int(np.ceil(h * s))), interpolation=cv2.INTER_AREA)
+        h, w = img.shape[:2]
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    return img[y : y + size, x : x + size]
+
+
+class Frames:
+    """Real motion blur: the linear-light mean of N consecutive 240 fps frames; target = middle frame."""
+
+    def __init__(self, root: Path, scale: float = 0.5) -> None:
+        files = sorted((root / FRAMES_DIR).glob("*.jpg"))
+        self.frames = [cv2.resize(read_rgb(p), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for p in files]
+
+    def sample(self, rng: np.random.Generator, size: int, n: int | None = None, start: int | None = None,
+               yx: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n = n or int(rng.choice([7, 9, 11, 13, 15]))
+        start = int(rng.integers(0, len(self.frames) - n + 1)) if start is None else start
+        h, w = self.frames[0].shape[:2]
+        y, x = yx or (int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1)))
+        stack = [to_linear(f[y : y + size, x : x + size]) for f in self.frames[start : start + n]]
+        return to_gamma(np.mean(stack, axis=0)), self.frames[start + n // 2][y : y + size, x : x + size].copy()
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Share of each degradation in a training batch (normalised when sampled)."""
+
+    motion: float = 0.3
+    nonuniform: float = 0.1
+    lens: float = 0.25
+    defocus: float = 0.1
+    gaussian: float = 0.05
+    sharp: float = 0.1
+    frames: float = 0.1
+
+    def pick(self, rng: np.random.Generator) -> str:
+        names = ("motion", "nonuniform", "lens", "defocus", "gaussian", "sharp", "frames")
+        p = np.array([getattr(self, k) for k in names], np.float64)
+        return str(rng.choice(names, p=p / p.sum()))
+
+
+MARGIN = 24  # blur a larger crop, keep the centre: no border effects in the target
+
+
+class PairSampler:
+    """Draws (blurred, sharp[, radius map]) training pairs; ``calibration`` adds a second pair that
+    shares the blur field (the camera module's calibration pair in the distortion-prior set-up)."""
+
+    def __init__(self, images: list[np.ndarray], frames: Frames | None, mix: Mix, dead_leaves_p: float = 0.15) -> None:
+        self.images, self.frames, self.mix, self.dead_leaves_p = images, frames, mix, dead_leaves_p
+
+    def _source(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        if rng.random() < self.dead_leaves_p:
+            return dead_leaves(rng, size)
+        return augment(random_crop(self.images[int(rng.integers(len(self.images)))], rng, size), rng)
+
+    def sample(self, rng: np.random.Generator, size: int, calibration: bool = False) -> dict[str, np.ndarray]:
+        kind = self.mix.pick(rng)
+        if kind == "frames" and self.frames is None:
+            kind = "motion"
+        if kind == "frames":
+            assert self.frames is not None
+            blur, sharp = self.frames.sample(rng, size)
+            out = {"blur": sensor(blur, rng), "sharp": sharp}
+            if calibration:  # one scene: the calibration pair is another crop of the same frames
+                cb, cs = self.frames.sample(rng, size)
+                out |= {"cal_blur": sensor(cb, rng), "cal_sharp": cs}
+            return out
+        big = size + 2 * MARGIN
+        seed = int(rng.integers(2**31))
+        field = LensField.random(rng) if kind == "lens" else None
+        srcs = [self._source(rng, big) for _ in range(2 if calibration else 1)]
+        out = {}
+        for j, src in enumerate(srcs):
+            # Same seed => same kernel / field / map for the photo and its calibration pair.
+            d = degrade(src, np.random.default_rng(seed), kind, field)  # type: ignore[arg-type]
+            c = slice(MARGIN, MARGIN + size)
+            pre = "" if j == 0 else "cal_"
+            out[pre + "blur"] = sensor(d.blurred[c, c], rng)
+            out[pre + "sharp"] = src[c, c].copy()
+            if d.radius_map is not None and j == 0:
+                out["radius"] = d.radius_map[c, c]
+        return out

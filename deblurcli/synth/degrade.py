@@ -1,0 +1,165 @@
+"""Degradation pipeline. Images are float32 H×W×3 in [0, 1], gamma-encoded (sRGB-like, γ = 2.2);
+every blur is applied in linear light (undo gamma, blur, re-apply).
+
+``degrade(sharp, rng, kind)`` returns a ``Degraded`` with the blurred image and, where one exists,
+the true per-pixel defocus radius map (SVBR-Net's input) and the kernel (for Wiener baselines).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from . import kernels
+
+Kind = Literal["motion", "nonuniform", "defocus", "lens", "gaussian", "sharp"]
+GAMMA = 2.2
+
+
+@dataclass(frozen=True)
+class LensField:
+    """A camera module's spatially varying blur: the parameters of ``kernels.lens_psf``."""
+
+    base: float
+    growth: float
+    anisotropy: float
+    twist: float
+    grid: int = 5
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> "LensField":
+        return cls(
+            base=float(rng.uniform(0.4, 1.8)),
+            growth=float(rng.uniform(0.5, 3.0)),
+            anisotropy=float(rng.uniform(0.0, 1.5)),
+            twist=float(rng.choice([0.0, np.pi / 2])),
+        )
+
+    def psf(self, u: float, v: float) -> np.ndarray:
+        return kernels.lens_psf(u, v, self.base, self.growth, self.anisotropy, self.twist)
+
+
+@dataclass
+class Degraded:
+    blurred: np.ndarray
+    radius_map: np.ndarray | None = None
+    kernel: np.ndarray | None = None
+
+
+def to_linear(img: np.ndarray) -> np.ndarray:
+    return np.power(np.clip(img, 0, 1), GAMMA, dtype=np.float32)
+
+
+def to_gamma(img: np.ndarray) -> np.ndarray:
+    return np.power(np.clip(img, 0, 1), 1 / GAMMA, dtype=np.float32)
+
+
+def convolve(img: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Convolution (not correlation) with reflected borders."""
+    return cv2.filter2D(img, -1, np.ascontiguousarray(k[::-1, ::-1]), borderType=cv2.BORDER_REFLECT)
+
+
+def blend_weights(h: int, w: int, gh: int, gw: int) -> np.ndarray:
+    """Bilinear partition-of-unity weights (gh·gw, H, W) for PSFs on a gh×gw grid of cell centres."""
+    def axis(n: int, g: int) -> np.ndarray:
+        pos = (np.arange(n) + 0.5) / n * g - 0.5  # in grid units
+        pos = np.clip(pos, 0, g - 1)
+        wts = np.zeros((g, n), np.float32)
+        i0 = np.floor(pos).astype(int)
+        i1 = np.minimum(i0 + 1, g - 1)
+        f = (pos - i0).astype(np.float32)
+        np.add.at(wts, (i0, np.arange(n)), 1 - f)
+        np.add.at(wts, (i1, np.arange(n)), f)
+        return wts
+
+    wy, wx = axis(h, gh), axis(w, gw)
+    return (wy[:, None, :, None] * wx[None, :, None, :]).reshape(gh * gw, h, w)
+
+
+def field_blur(lin: np.ndarray, psfs: list[np.ndarray], gh: int, gw: int) -> np.ndarray:
+    """Spatially varying blur: blur with each grid PSF, blend with bilinear weights (filter flow)."""
+    h, w = lin.shape[:2]
+    wts = blend_weights(h, w, gh, gw)
+    out = np.zeros_like(lin)
+    for k, wt in zip(psfs, wts):
+        if wt.max() > 0:
+            out += convolve(lin, k) * wt[..., None]
+    return out
+
+
+def lens_blur(lin: np.ndarray, field: LensField) -> np.ndarray:
+    g = field.grid
+    centres = (np.arange(g) + 0.5) / g * 2 - 1
+    psfs = [field.psf(float(u), float(v)) for v in centres for u in centres]
+    return field_blur(lin, psfs, g, g)
+
+
+def smooth_radius_map(rng: np.random.Generator, h: int, w: int, rmin: float = 0.5, rmax: float = 6.0) -> np.ndarray:
+    """A smooth, depth-like map of disk radii: low-frequency noise plus a ramp, in [rmin, rmax]."""
+    coarse = rng.random((4, 4)).astype(np.float32)
+    m = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ang = rng.uniform(0, 2 * np.pi)
+    ramp = (np.cos(ang) * xx / w + np.sin(ang) * yy / h)
+    m = m + rng.uniform(0, 1.5) * ramp
+    m = (m - m.min()) / max(float(np.ptp(m)), 1e-6)
+    lo = rng.uniform(rmin, rmax * 0.5)
+    hi = rng.uniform(lo, rmax)
+    return (lo + m * (hi - lo)).astype(np.float32)
+
+
+def defocus_blur(lin: np.ndarray, radius_map: np.ndarray, step: float = 0.25) -> np.ndarray:
+    """Spatially varying disk blur: radii quantised in ``step`` px, layers blended linearly."""
+    levels = np.arange(0.5, 6.0 + 1e-6, step)
+    r = np.clip(radius_map, levels[0], levels[-1])
+    idx = np.clip(np.searchsorted(levels, r) - 1, 0, len(levels) - 2)
+    out = np.zeros_like(lin)
+    for i in np.unique(idx):
+        sel = idx == i
+        f = ((r - levels[i]) / step)[..., None]
+        wlo, whi = (1 - f) * sel[..., None], f * sel[..., None]
+        out += convolve(lin, kernels.disk_kernel(levels[i])) * wlo + convolve(lin, kernels.disk_kernel(levels[i + 1])) * whi
+    return out
+
+
+def degrade(sharp: np.ndarray, rng: np.random.Generator, kind: Kind, field: LensField | None = None) -> Degraded:
+    """Blur ``sharp`` (gamma-encoded) with a random blur of ``kind``; no noise (see ``sensor``)."""
+    if kind == "sharp":
+        return Degraded(sharp.copy())
+    lin = to_linear(sharp)
+    h, w = sharp.shape[:2]
+    if kind == "motion":
+        k = kernels.motion_kernel(rng, int(rng.choice([15, 25, 41])))
+        return Degraded(to_gamma(convolve(lin, k)), kernel=k)
+    if kind == "gaussian":
+        s1 = rng.uniform(0.5, 3.0)
+        k = kernels.gaussian_kernel(s1, s1 * rng.uniform(0.4, 1.0), rng.uniform(0, np.pi))
+        return Degraded(to_gamma(convolve(lin, k)), kernel=k)
+    if kind == "nonuniform":
+        g = int(rng.integers(2, 4))
+        psfs = [kernels.motion_kernel(rng, 25) for _ in range(g * g)]
+        return Degraded(to_gamma(field_blur(lin, psfs, g, g)))
+    if kind == "lens":
+        return Degraded(to_gamma(lens_blur(lin, field or LensField.random(rng))))
+    if kind == "defocus":
+        rmap = smooth_radius_map(rng, h, w)
+        return Degraded(to_gamma(defocus_blur(lin, rmap)), radius_map=rmap)
+    raise ValueError(f"unknown degradation kind {kind!r}")
+
+
+def sensor(img: np.ndarray, rng: np.random.Generator, noise: float = 0.02, jpeg_p: float = 0.3) -> np.ndarray:
+    """Sensor realism: mild exposure change, Poisson-Gaussian noise (linear light), JPEG re-encoding."""
+    lin = to_linear(img) * np.float32(rng.uniform(0.9, 1.1))
+    a = rng.uniform(0, noise) ** 2  # Poisson gain
+    b = rng.uniform(0, noise / 2)  # Gaussian read noise
+    std = np.sqrt(a * np.clip(lin, 0, 1) + b * b).astype(np.float32)
+    lin = lin + std * rng.standard_normal(lin.shape, dtype=np.float32)
+    out = to_gamma(lin)
+    if rng.random() < jpeg_p:
+        q = int(rng.integers(60, 96))
+        ok, buf = cv2.imencode(".jpg", (out * 255 + 0.5).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
+        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
+    return out

@@ -1,0 +1,1 @@
+"""Training: typed config (``config``), losses per paper (``losses``), the loop (``loop``), export."""

@@ -1,0 +1,59 @@
+"""Batches of training pairs, generated in a worker process and reproducible from (seed, step)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from ..synth.data import FRAMES_DIR, Frames, PairSampler, load_images
+from .config import TrainConfig
+
+
+def _to_tensor(arrs: list[np.ndarray]) -> torch.Tensor:
+    t = torch.from_numpy(np.stack(arrs))
+    return t.permute(0, 3, 1, 2).contiguous() if t.ndim == 4 else t.unsqueeze(1)
+
+
+class BatchStream(IterableDataset):
+    def __init__(self, cfg: TrainConfig, root: Path, start_step: int) -> None:
+        super().__init__()
+        self.cfg, self.root, self.start = cfg, root, start_step
+        self.sampler: PairSampler | None = None
+
+    def _setup(self) -> PairSampler:
+        if self.sampler is None:
+            dirs = tuple(d for d in self.cfg.data if d != FRAMES_DIR)
+            frames = Frames(self.root) if FRAMES_DIR in self.cfg.data and self.cfg.mix.frames > 0 else None
+            self.sampler = PairSampler(load_images(self.root, dirs), frames, self.cfg.mix, self.cfg.dead_leaves)
+        return self.sampler
+
+    def batch(self, step: int) -> dict[str, torch.Tensor]:
+        sampler = self._setup()
+        rng = np.random.default_rng([self.cfg.seed, step])
+        cal = self.cfg.arch == "dpa"
+        items = [sampler.sample(rng, self.cfg.crop, calibration=cal) for _ in range(self.cfg.batch)]
+        out = {k: _to_tensor([it[k] for it in items]) for k in ("blur", "sharp")}
+        if cal:
+            out["cal_blur"] = _to_tensor([it["cal_blur"] for it in items])
+            out["cal_sharp"] = _to_tensor([it["cal_sharp"] for it in items])
+        if self.cfg.arch == "svbr":
+            zeros = np.full((self.cfg.crop, self.cfg.crop), 0.0, np.float32)
+            out["radius"] = _to_tensor([it.get("radius", zeros) for it in items])
+        return out
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        step = self.start
+        while True:
+            yield self.batch(step)
+            step += 1
+
+
+def loader(cfg: TrainConfig, root: Path, start_step: int) -> Iterator[dict[str, torch.Tensor]]:
+    ds = BatchStream(cfg, root, start_step)
+    if cfg.workers <= 0:
+        return iter(ds)
+    return iter(DataLoader(ds, batch_size=None, num_workers=cfg.workers, prefetch_factor=4, persistent_workers=True))

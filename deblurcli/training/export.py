@@ -1,0 +1,57 @@
+"""Export a run's best checkpoint to ``deblurcli/weights/<id>.safetensors`` and update its entry in
+``weights.toml`` (sha256, size, steps, metrics, recipe)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from .. import archs
+from ..hub.registry import update_entry
+from ..models import store
+from .config import from_dict
+
+PKG_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIGHTS) -> Path:
+    st = torch.load(run_dir / "best.pt", map_location="cpu", weights_only=False)
+    cfg = from_dict(st["config"])
+    model = archs.build(cfg.arch, cfg.hparams)
+    model.load_state_dict(st["model"])
+    recipe = {
+        "config": str(config_path) if config_path else "",
+        "data": list(cfg.data),
+        "steps": st["step"],
+        "seed": cfg.seed,
+        "command": st.get("command", ""),
+        "git_commit": st.get("git_commit", ""),
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / f"{cfg.id}.safetensors"
+    store.save(model, out, {"id": cfg.id, "recipe": recipe, "train_config": st["config"], "metrics": st["metrics"]})
+    update_entry(
+        cfg.id,
+        {
+            "arch": cfg.arch,
+            "task": cfg.task,
+            "file": f"weights/{out.name}",
+            "sha256": sha256(out),
+            "size": out.stat().st_size,
+            "license": cfg.license,
+            "recipe": recipe,
+            "metrics": json.loads(json.dumps(st["metrics"])),
+        },
+    )
+    return out

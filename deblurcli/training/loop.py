@@ -1,0 +1,119 @@
+"""The training loop: resumable, periodic checkpoints and validation, cosine LR, bf16 on CPU.
+
+Intermediate checkpoints (``runs/<id>/last.pt``, ``best.pt``) are torch pickles written by us and
+read only by this loop; what ships is exported to safetensors by ``export``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import archs
+from .batches import loader
+from .config import TrainConfig, to_dict
+from .steps import STEPS
+from .validate import validate
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min((step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1), 1.0)
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def headline(arch: str, metrics: dict[str, dict[str, float]]) -> float:
+    """Mean PSNR gain over the input on the kinds the model is meant for (selects ``best.pt``)."""
+    gains = [m["psnr"] - m["psnr_input"] for k, m in metrics.items() if k != "sharp"]
+    return sum(gains) / max(len(gains), 1)
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_minutes: float | None = None,
+          command: str = "") -> Path:
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model = archs.build(cfg.arch, cfg.hparams)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
+    step, best = 0, -1e9
+    last = run_dir / "last.pt"
+    if resume and last.exists():
+        st = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step, best = st["step"], st["best"]
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
+    step_fn = STEPS[cfg.arch]
+    batches = loader(cfg, data_root, step)
+    log = (run_dir / "log.jsonl").open("a")
+    t0, tlast, seen = time.time(), time.time(), 0
+    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
+    meta = {"command": command, "git_commit": git_commit()}
+    while step < cfg.steps:
+        model.train()
+        b = next(batches)
+        if cfg.channels_last:
+            b = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in b.items()}
+        for g in opt.param_groups:
+            g["lr"] = lr_at(cfg, step)
+        with ctx():
+            loss = step_fn(model, b, step, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        step += 1
+        seen += 1
+        if step % 50 == 0:
+            dt = (time.time() - tlast) / seen
+            log.write(json.dumps({"step": step, "loss": loss.item(), "grad_norm": float(gn), "lr": lr_at(cfg, step), "s_per_step": dt}) + "\n")
+            log.flush()
+            tlast, seen = time.time(), 0
+        done = max_minutes is not None and (time.time() - t0) / 60 > max_minutes
+        if step % cfg.val_every == 0 or done or step == cfg.steps:
+            metrics = validate(model, cfg.arch, cfg.val_kinds, cfg.val_count, cfg.val_size, cfg.precision == "bf16")
+            h = headline(cfg.arch, metrics)
+            rec = {"step": step, "val": metrics, "headline_gain_db": h, "time": time.time()}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            with (run_dir / "curve.jsonl").open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            if h > best:
+                best = h
+                _save(run_dir / "best.pt", {"model": _plain(model), "step": step, "metrics": metrics, "config": to_dict(cfg), **meta})
+        if step % cfg.ckpt_every == 0 or done or step == cfg.steps:
+            _save(last, {"model": _plain(model), "opt": opt.state_dict(), "step": step, "best": best, "config": to_dict(cfg), **meta})
+        if done:
+            break
+    log.close()
+    return run_dir
+
+
+def _plain(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}

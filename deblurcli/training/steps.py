@@ -1,0 +1,49 @@
+"""One loss function per arch: (model, batch, step) -> scalar loss. Losses are in ``losses``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..defocus.maps import degrade_map
+from . import losses
+from .config import TrainConfig
+
+StepFn = Callable[[nn.Module, dict[str, torch.Tensor], int, TrainConfig], torch.Tensor]
+
+
+def dpa_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
+    w = (1.0, 0.5, 0.25)
+    blind = losses.multiscale(model.forward_levels(b["blur"]), b["sharp"], w)
+    prior = model.estimate_prior(b["cal_sharp"], b["cal_blur"])
+    cal = losses.multiscale(model.forward_levels(b["blur"], prior), b["sharp"], w)
+    return blind + cal
+
+
+def mtwd_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
+    return losses.multiscale(model.forward_levels(b["blur"]), b["sharp"], (5.0, 1.0, 1.0), kind="mse")
+
+
+def content_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
+    return losses.content(model(b["blur"]), b["sharp"])
+
+
+def svbr_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
+    radius = b["radius"]
+    if 0 <= cfg.map_degrade_after <= step:
+        rng = np.random.default_rng([cfg.seed, step, 7])
+        radius = torch.stack([degrade_map(r[0].numpy(), im.permute(1, 2, 0).numpy(), rng) for r, im in zip(radius, b["blur"])])
+        radius = radius.unsqueeze(1)
+    return losses.ssim_loss(model(b["blur"], radius), b["sharp"])
+
+
+STEPS: dict[str, StepFn] = {
+    "dpa": dpa_step,
+    "mtwd": mtwd_step,
+    "lcnet": content_step,
+    "attgan": content_step,
+    "svbr": svbr_step,
+}
