@@ -7,7 +7,10 @@ file (``$DEBLUR_WEIGHTS_TOML`` or ``~/.config/deblurcli/weights.toml``).
 from __future__ import annotations
 
 import os
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

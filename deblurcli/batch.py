@@ -1,0 +1,204 @@
+"""Batch processing for the photo commands: expand inputs, name outputs, never overwrite an input,
+process each file independently (one bad file is reported and the batch goes on), prefetch the next
+photo while the current one computes, and write in the background. No printing: callers get events.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .errors import DeblurError, InputError, OutputExistsError, UsageError
+from .io.images import EXT_FOR, FORMATS, Photo, read_photo, write_photo
+
+IMAGE_EXTS = tuple(FORMATS)
+OutFormat = Literal["same", "png", "jpg", "tiff", "webp"]
+
+
+@dataclass(frozen=True)
+class Job:
+    src: Path
+    dest: Path | None  # None: the input itself could not be found
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NamingOptions:
+    output: Path | None = None
+    suffix: str = "_deblurred"
+    format: OutFormat = "same"
+    recursive: bool = False
+
+
+@dataclass
+class FileResult:
+    src: Path
+    dest: Path | None
+    status: Literal["done", "skipped", "failed"]
+    reason: str = ""
+    seconds: float = 0.0
+    megapixels: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    it = folder.rglob("*") if recursive else folder.glob("*")
+    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
+
+
+def expand(inputs: list[str], recursive: bool) -> list[tuple[Path, Path | None]]:
+    """(file, base folder or None) for every input: files, folders, glob patterns."""
+    out: list[tuple[Path, Path | None]] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            out += [(f, p) for f in _images_in(p, recursive)]
+        elif p.exists() or not any(c in raw for c in "*?["):
+            out.append((p, None))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(raw, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise UsageError(f"no files match {raw!r}")
+            out += [(m, None) for m in matches]
+    return out
+
+
+def _ext(src: Path, fmt: OutFormat) -> str:
+    if fmt != "same":
+        return EXT_FOR[fmt]
+    return src.suffix if src.suffix.lower() in IMAGE_EXTS else ".png"
+
+
+def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
+    files = expand(inputs, opts.recursive)
+    if not files:
+        raise UsageError("no input images found", "pass image files, folders (with -r to descend) or glob patterns")
+    out = opts.output
+    to_dir = out is not None and (len(files) > 1 or out.is_dir() or str(out).endswith(("/", "\\")) or out.suffix == "")
+    jobs: list[Job] = []
+    seen: dict[Path, Path] = {}
+    for src, base in files:
+        name = f"{src.stem}{opts.suffix}{_ext(src, opts.format)}"
+        if out is None:
+            dest = src.with_name(name)
+        elif to_dir:
+            rel = src.parent.relative_to(base) if base is not None else Path()
+            dest = out / rel / name
+        else:
+            dest = out if out.suffix.lower() in IMAGE_EXTS else out.with_suffix(_ext(src, opts.format))
+        err = None
+        if dest.resolve() == src.resolve():
+            err = "output would overwrite the input; choose another --suffix or -o"
+        elif dest.resolve() in seen:
+            err = f"two inputs map to the same output {dest} (also {seen[dest.resolve()]})"
+        seen.setdefault(dest.resolve(), src)
+        jobs.append(Job(src, dest, err))
+    return jobs
+
+
+Process = Callable[[Photo, Callable[[int, int], None]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    overwrite: bool = False
+    skip_existing: bool = False
+    max_megapixels: float = 200.0
+    quality: int = 95
+    strength: float = 1.0
+    compare: bool = False
+
+
+def blend(photo: Photo, restored_rgb: np.ndarray, strength: float) -> np.ndarray:
+    """Mix the restoration with the input (strength 0 = input, 1 = full); gray stays gray."""
+    out = photo.rgb() + strength * (restored_rgb - photo.rgb()) if strength != 1.0 else restored_rgb
+    if photo.gray:
+        out = out.mean(axis=2, keepdims=True)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def side_by_side(before: Photo, after: Photo) -> Photo:
+    """Before | after, 8 px apart, with the input's colour profile (no alpha)."""
+    gap = np.ones((before.pixels.shape[0], 8, before.pixels.shape[2]), np.float32)
+    return Photo(np.concatenate([before.pixels, gap, after.pixels], axis=1), before.bits, None, before.icc,
+                 before.exif, before.xmp, before.dpi, before.format)
+
+
+def compare_path(dest: Path) -> Path:
+    return dest.with_name(f"{dest.stem}_compare{dest.suffix}")
+
+
+def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
+              on_start: Callable[[Job], None] | None = None,
+              on_tiles: Callable[[int, int], None] | None = None) -> Iterator[FileResult]:
+    """Process every job; yield one result per job, in order. Never raises for a single bad file."""
+    todo: list[Job] = []
+    for j in jobs:
+        if j.error:
+            yield FileResult(j.src, j.dest, "failed", j.error)
+        elif j.dest is not None and j.dest.exists() and not opts.overwrite:
+            if opts.skip_existing:
+                yield FileResult(j.src, j.dest, "skipped", "output exists (--skip-existing)")
+            else:
+                yield FileResult(j.src, j.dest, "failed", f"output {j.dest} exists; {OutputExistsError.hint}")
+        else:
+            todo.append(j)
+    reader = ThreadPoolExecutor(1, thread_name_prefix="deblur-read")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="deblur-write")
+    pending: tuple[Future, FileResult] | None = None
+    try:
+        nxt = reader.submit(read_photo, todo[0].src, opts.max_megapixels) if todo else None
+        for i, job in enumerate(todo):
+            assert nxt is not None
+            fut = nxt
+            nxt = reader.submit(read_photo, todo[i + 1].src, opts.max_megapixels) if i + 1 < len(todo) else None
+            t0 = time.perf_counter()
+            if on_start:
+                on_start(job)
+            res = FileResult(job.src, job.dest, "done")
+            try:
+                photo = fut.result()
+                res.megapixels = photo.megapixels
+                restored = process(photo, on_tiles or (lambda d, n: None))
+                out = photo.with_pixels(blend(photo, restored, opts.strength))
+                if pending is not None:
+                    yield _finish(*pending)
+                pending = (writer.submit(_write, photo, out, job.dest, opts), res)
+                res.warnings = out.warnings
+            except DeblurError as e:
+                res.status, res.reason = "failed", str(e) + (f" ({e.hint})" if e.hint else "")
+            except (OSError, ValueError, RuntimeError, MemoryError) as e:
+                res.status, res.reason = "failed", f"{type(e).__name__}: {e}"
+            res.seconds = time.perf_counter() - t0
+            if res.status == "failed":
+                yield res
+        if pending is not None:
+            yield _finish(*pending)
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True)
+
+
+def _write(photo: Photo, out: Photo, dest: Path | None, opts: BatchOptions) -> None:
+    assert dest is not None
+    write_photo(out, dest, opts.quality)
+    if opts.compare:
+        write_photo(side_by_side(photo, out), compare_path(dest), opts.quality)
+
+
+def _finish(fut: Future, res: FileResult) -> FileResult:
+    try:
+        fut.result()
+    except (OSError, ValueError, DeblurError) as e:
+        res.status, res.reason = "failed", f"write failed: {e}"
+    return res
+
+
+__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "InputError", "plan_jobs", "run_batch"]

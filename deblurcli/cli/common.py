@@ -1,0 +1,79 @@
+"""What every command shares: one rich Console (stderr), option aliases, and the error table that
+maps the error vocabulary to one-line messages with a hint."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from ..errors import DeblurError, UsageError
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)  # stdout: --json and machine-readable output only
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, or glob patterns (quote them).", show_default=False)]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input) or folder (mirrors the inputs' layout).")]
+Model = Annotated[str | None, typer.Option("--model", "-m", help="Weights id (see `deblur weights list`); default from weights.toml.")]
+WeightsPath = Annotated[Path | None, typer.Option("--weights", help="Use this .safetensors file for the model (verified against its entry).")]
+Device = Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")]
+PrecisionOpt = Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on CPUs with bf16 units and on CUDA).")]
+TileOpt = Annotated[str, typer.Option(help="Tile side in px, or 'auto' (bounded memory), or 'none' (whole image).")]
+Overlap = Annotated[int | None, typer.Option(help="Context px around each tile (default: the model's receptive field).")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and resolution steps.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")]
+Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
+
+STATE = {"debug": False}
+
+
+def setup_logging(debug: bool) -> None:
+    STATE["debug"] = debug
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)], force=True)
+
+
+def parse_tile(value: str) -> int | None | str:
+    v = value.strip().lower()
+    if v == "auto":
+        return "auto"
+    if v in ("none", "0", "off"):
+        return None
+    if not v.isdigit() or int(v) < 64:
+        raise UsageError(f"--tile {value!r}: expected 'auto', 'none' or a size ≥ 64")
+    return int(v)
+
+
+def guarded(fn: F) -> F:
+    """Map DeblurError to a one-line message (exit 2 for usage, 1 otherwise); --debug re-raises."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DeblurError as e:
+            if STATE["debug"]:
+                raise
+            console.print(f"[red]error:[/] {e}")
+            if e.hint:
+                console.print(f"[dim]hint:[/] {e.hint}")
+            raise typer.Exit(2 if isinstance(e, UsageError) else 1) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/] — finished outputs are complete; nothing half-written was left")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail_usage(msg: str) -> None:
+    console.print(f"[red]error:[/] {msg}")
+    sys.exit(2)

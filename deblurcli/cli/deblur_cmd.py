@@ -1,0 +1,66 @@
+"""`deblur [deblur] INPUTS…` — blind motion deblurring, or calibrated with --prior."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..batch import BatchOptions, NamingOptions, plan_jobs
+from ..errors import UsageError
+from ..io.images import Photo
+from .common import Debug, Device, Inputs, Json, Model, Output, Overlap, PrecisionOpt, Quiet, TileOpt, WeightsPath, guarded, setup_logging
+from .photos import make_runner, run_photos
+
+
+@guarded
+def deblur(
+    inputs: Inputs,
+    output: Output = None,
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")] = False,
+    suffix: Annotated[str, typer.Option(help="Added to each output's stem.")] = "_deblurred",
+    format: Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")] = "same",
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (JPEG: 4:4:4 chroma).")] = 95,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs (never inputs).")] = False,
+    skip_existing: Annotated[bool, typer.Option(help="Skip files whose output exists (resume a batch).")] = False,
+    model: Model = None,
+    weights: WeightsPath = None,
+    prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring).")] = None,
+    allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")] = 1.0,
+    device: Device = "auto",
+    precision: PrecisionOpt = "auto",
+    tile: TileOpt = "auto",
+    overlap: Overlap = None,
+    batch: Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")] = 1,
+    compare: Annotated[bool, typer.Option(help="Also write <output>_compare.<ext>: before | after.")] = False,
+    max_megapixels: Annotated[float, typer.Option(help="Refuse photos larger than this.")] = 200.0,
+    as_json: Json = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Deblur photos (default model: the blind distortion-prior net). Outputs go beside the inputs as
+    <name>_deblurred.<ext> unless -o says otherwise; inputs are never overwritten."""
+    setup_logging(debug)
+    if overwrite and skip_existing:
+        raise UsageError("--overwrite and --skip-existing contradict each other")
+    if format not in ("same", "png", "jpg", "tiff", "webp"):
+        raise UsageError(f"--format {format!r}: expected same, png, jpg, tiff or webp")
+    jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
+    from ..models.loader import load_model
+
+    net, entry = load_model(model, "calibrate" if prior else "deblur", weights)
+    runner = make_runner(net, device, precision, tile, overlap, batch)
+    field = None
+    if prior is not None:
+        from ..calibrate.prior_file import load_prior
+
+        field = load_prior(prior, entry)
+
+    def process(photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
+        cond = field.for_photo(photo, allow_aspect_mismatch) if field is not None else None
+        return runner.restore(photo.rgb(), cond, progress=on_tiles)
+
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
+    run_photos(jobs, process, opts, quiet, as_json, "deblur")

@@ -1,0 +1,56 @@
+"""The `deblur` application. `deblur photo.jpg` is routed to `deblur deblur photo.jpg`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .. import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="Deblur photos with pretrained networks. `deblur photo.jpg` restores a photo; `deblur demo` shows it "
+    "working offline; `deblur COMMAND --help` explains each command.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"deblurcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version.")) -> None:
+    pass
+
+
+def _register() -> None:
+    from .deblur_cmd import deblur
+    from .demo_cmd import demo
+    from .train import train_cmd
+    from .weights_cmd import weights_app
+
+    app.command("deblur")(deblur)
+    app.command("demo")(demo)
+    app.command("train")(train_cmd)
+    app.add_typer(weights_app, name="weights")
+
+
+_register()
+COMMANDS = {"deblur", "demo", "train", "weights", "calibrate", "defocus", "bench"}
+
+
+def route(argv: list[str]) -> list[str]:
+    """Insert `deblur` when the first argument is not a subcommand or a top-level option."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        return ["deblur", *argv]
+    return argv
+
+
+def run() -> None:
+    app(args=route(sys.argv[1:]), prog_name="deblur")

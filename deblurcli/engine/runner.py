@@ -1,0 +1,204 @@
+"""Run a model over a photo: tiles (planner), batching, precision, device, OOM back-off.
+
+Conditioning (a distortion prior, a blur map) is cropped or resampled per tile by a ``Condition``,
+so a tile receives exactly what the whole image would give at those pixels.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..archs._blocks import pad_to_multiple
+from ..errors import UsageError
+from .tiling import Plan, Tile, plan
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+class Condition(Protocol):
+    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int) -> dict[str, Any]:
+        """Model keyword arguments for the padded input box [y0, y1) × [x0, x1) of an H×W image."""
+
+
+@dataclass(frozen=True)
+class BlurMap:
+    """A per-pixel map (H×W, float32) cropped per tile (edge-replicated beyond the image)."""
+
+    values: np.ndarray
+    key: str = "blur_map"
+
+    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int) -> dict[str, Any]:
+        ys = np.clip(np.arange(y0, y1), 0, height - 1)
+        xs = np.clip(np.arange(x0, x1), 0, width - 1)
+        crop = self.values[np.ix_(ys, xs)]
+        return {self.key: torch.from_numpy(np.ascontiguousarray(crop))[None, None]}
+
+
+@dataclass(frozen=True)
+class PriorField:
+    """A multi-scale prior on a coarse grid over normalised sensor coordinates; level i is sampled at
+    the pixel centres of the 2^i-downsampled tile (bilinear, edge-clamped) — the same values a whole
+    image gets from bilinear resizing."""
+
+    levels: tuple[torch.Tensor, ...]  # each (1, P, Gh, Gw)
+
+    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int) -> dict[str, Any]:
+        out = []
+        for i, lev in enumerate(self.levels):
+            s = 2**i
+            ny, nx = (y1 - y0) // s, (x1 - x0) // s
+            gy = ((y0 + (torch.arange(ny, dtype=torch.float64) + 0.5) * s) / height) * 2 - 1
+            gx = ((x0 + (torch.arange(nx, dtype=torch.float64) + 0.5) * s) / width) * 2 - 1
+            grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), -1).float()[None]
+            out.append(F.grid_sample(lev.float(), grid, mode="bilinear", padding_mode="border", align_corners=False))
+        return {"prior": out}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    device: str = "cpu"
+    precision: Precision = "auto"
+    tile: int | None = 512  # input side in px; None: whole image at once
+    context: int | None = None  # px of context per side; default: the arch's receptive_px
+    batch: int = 1
+    channels_last: bool = True
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available", "use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError("--device mps: no Apple GPU is available", "use --device cpu or auto")
+    return torch.device(name)
+
+
+def pick_precision(p: Precision, device: torch.device) -> torch.dtype:
+    if p == "fp32":
+        return torch.float32
+    if p == "bf16":
+        return torch.bfloat16
+    if p == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _autocast(device: torch.device, dtype: torch.dtype) -> Any:
+    if dtype == torch.float32:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _is_oom(e: BaseException) -> bool:
+    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
+
+
+class Runner:
+    """Holds a model on its device and restores whole images tile by tile."""
+
+    def __init__(self, model: nn.Module, cfg: RunConfig = RunConfig()) -> None:
+        self.device = pick_device(cfg.device)
+        self.dtype = pick_precision(cfg.precision, self.device)
+        self.cfg = cfg
+        self.multiple = int(getattr(model, "multiple", 1))
+        self.context = cfg.context if cfg.context is not None else int(getattr(model, "receptive_px", 64))
+        model = model.eval().to(self.device)
+        if cfg.channels_last and self.device.type != "mps":
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        if self.device.type == "cpu":
+            torch.set_num_threads(max(torch.get_num_threads(), os.cpu_count() or 1))
+
+    def plan(self, h: int, w: int, tile: int | None) -> Plan:
+        return plan(h, w, tile, self.context, self.multiple)
+
+    @torch.inference_mode()
+    def _forward(self, x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+        x = x.to(self.device)
+        if self.cfg.channels_last and self.device.type != "mps":
+            x = x.contiguous(memory_format=torch.channels_last)
+        kw = {k: [t.to(self.device) for t in v] if isinstance(v, list) else v.to(self.device) for k, v in kwargs.items()}
+        with _autocast(self.device, self.dtype):
+            y = self.model(x, **kw)
+        return y.float().clamp_(0, 1).cpu()
+
+    def _run_tiles(self, img: torch.Tensor, p: Plan, cond: Condition | None,
+                   progress: Callable[[int, int], None] | None) -> np.ndarray:
+        h, w = img.shape[-2:]
+        out = np.zeros((h, w, 3), np.float32)
+        tiles = p.tiles
+        groups: dict[tuple[int, int], list[Tile]] = {}
+        for t in tiles:
+            groups.setdefault(t.shape, []).append(t)
+        done = 0
+        for shape, group in groups.items():
+            for i in range(0, len(group), max(self.cfg.batch, 1)):
+                chunk = group[i : i + max(self.cfg.batch, 1)]
+                x = torch.cat([img[..., t.y0 : t.y1, t.x0 : t.x1] for t in chunk])
+                x, _ = pad_to_multiple(x, self.multiple)
+                kwargs: dict[str, Any] = {}
+                if cond is not None:
+                    parts = [cond.for_tile(t.y0, t.y0 + x.shape[-2], t.x0, t.x0 + x.shape[-1], h, w) for t in chunk]
+                    kwargs = {k: _cat([pt[k] for pt in parts]) for k in parts[0]}
+                y = self._forward(x, kwargs)[..., : shape[0], : shape[1]]
+                for t, yt in zip(chunk, y):
+                    wy, wx = p.weights(t)
+                    out[t.y0 : t.y1, t.x0 : t.x1] += yt.permute(1, 2, 0).numpy() * (wy[:, None, None] * wx[None, :, None])
+                done += len(chunk)
+                if progress:
+                    progress(done, len(tiles))
+        return out
+
+    def restore(self, rgb: np.ndarray, cond: Condition | None = None, tile: int | None = -1,
+                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Restore an H×W×3 float32 image in [0, 1]. On CUDA out-of-memory the tile is halved and the
+        whole image is redone (no tile is ever written that was not computed)."""
+        t = self.cfg.tile if tile == -1 else tile
+        img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+        while True:
+            try:
+                return self._run_tiles(img, self.plan(rgb.shape[0], rgb.shape[1], t), cond, progress)
+            except (RuntimeError, torch.cuda.OutOfMemoryError) as e:
+                if not _is_oom(e) or self.device.type == "cpu":
+                    raise
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                side = t if t is not None else max(rgb.shape[:2])
+                if side <= 2 * self.context + self.multiple:
+                    raise
+                t = side // 2
+
+    def with_config(self, **changes: Any) -> "Runner":
+        return Runner(self.model, replace(self.cfg, **changes))
+
+
+def _cat(vals: list[Any]) -> Any:
+    if isinstance(vals[0], list):
+        return [torch.cat([v[i] for v in vals]) for i in range(len(vals[0]))]
+    return torch.cat(vals)

@@ -1,0 +1,137 @@
+"""Resolve a checkpoint to a verified local file, in this order (each step logged at debug level):
+
+1. ``--weights PATH`` (the user's own file; verified against the entry when one is named),
+2. ``$DEBLUR_WEIGHTS_DIR/<file name>``,
+3. the bundled file inside the package,
+4. the Hugging Face cache (``HF_HOME``),
+5. a download with ``huggingface_hub.hf_hub_download(repo_id, filename, revision=...)`` — honouring
+   ``HF_HUB_OFFLINE`` and ``HF_ENDPOINT``, with a progress bar.
+
+The sha256 is checked before every load; a mismatching file is refused and, if we downloaded or
+cached it, deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from ..errors import ChecksumError, OfflineError, WeightsError
+from .registry import WeightsEntry
+
+log = logging.getLogger("deblurcli.hub")
+_VERIFIED: dict[tuple[str, int, float], str] = {}  # (path, size, mtime) -> sha256, per process
+
+
+def sha256_of(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime)
+    if key not in _VERIFIED:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _VERIFIED[key] = h.hexdigest()
+    return _VERIFIED[key]
+
+
+def verify(path: Path, entry: WeightsEntry, delete_bad: bool = False) -> Path:
+    got = sha256_of(path)
+    if got != entry.sha256:
+        if delete_bad:
+            _delete_cached(path)
+            raise ChecksumError(f"{entry.id}: downloaded file failed its sha256 check (got {got[:12]}…, expected {entry.sha256[:12]}…) and was deleted")
+        raise ChecksumError(f"{entry.id}: {path} does not match its sha256 (got {got[:12]}…, expected {entry.sha256[:12]}…)",
+                            "replace the file, or remove it so the tool fetches a good copy")
+    return path
+
+
+def _delete_cached(path: Path) -> None:
+    """Remove a cached file: the snapshot link and the blob it points to."""
+    real = path.resolve()
+    path.unlink(missing_ok=True)
+    if real != path:
+        real.unlink(missing_ok=True)
+
+
+def file_name(entry: WeightsEntry) -> str:
+    if entry.file:
+        return Path(entry.file).name
+    assert entry.hub is not None
+    return Path(entry.hub.filename).name
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def cached(entry: WeightsEntry) -> Path | None:
+    if entry.hub is None:
+        return None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError):
+        return None
+
+
+def locate(entry: WeightsEntry) -> tuple[str, Path | None]:
+    """Where the entry is now, without downloading: (bundled | local | cached | remote, path)."""
+    env_dir = os.environ.get("DEBLUR_WEIGHTS_DIR")
+    if env_dir and (Path(env_dir) / file_name(entry)).is_file():
+        return "local", Path(env_dir) / file_name(entry)
+    if entry.bundled_path and entry.bundled_path.is_file():
+        return "bundled", entry.bundled_path
+    c = cached(entry)
+    if c is not None:
+        return "cached", c
+    return ("remote" if entry.hub else "missing"), None
+
+
+def resolve(entry: WeightsEntry, explicit: Path | None = None, download: bool = True) -> Path:
+    if explicit is not None:
+        log.debug("weights: --weights %s", explicit)
+        if not explicit.is_file():
+            raise WeightsError(f"--weights {explicit}: no such file")
+        return verify(explicit, entry)
+    env_dir = os.environ.get("DEBLUR_WEIGHTS_DIR")
+    if env_dir:
+        p = Path(env_dir) / file_name(entry)
+        log.debug("weights: $DEBLUR_WEIGHTS_DIR candidate %s (%s)", p, "found" if p.is_file() else "absent")
+        if p.is_file():
+            return verify(p, entry)
+    if entry.bundled_path is not None:
+        log.debug("weights: bundled candidate %s (%s)", entry.bundled_path, "found" if entry.bundled_path.is_file() else "absent")
+        if entry.bundled_path.is_file():
+            return verify(entry.bundled_path, entry)
+    if entry.hub is None:
+        raise WeightsError(f"{entry.id}: the bundled file {entry.file} is missing and no Hub source is listed",
+                           "reinstall deblurcli, or pass --weights PATH")
+    c = cached(entry)
+    log.debug("weights: Hugging Face cache %s", c or "miss")
+    if c is not None:
+        return verify(c, entry, delete_bad=True)
+    if offline() or not download:
+        raise OfflineError(f"{entry.id} is not downloaded and HF_HUB_OFFLINE is set",
+                           f"run `deblur weights pull {entry.id}` on a machine with network access")
+    return _download(entry)
+
+
+def _download(entry: WeightsEntry) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    assert entry.hub is not None
+    log.debug("weights: downloading %s/%s@%s", entry.hub.repo_id, entry.hub.filename, entry.hub.revision)
+    try:
+        p = Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision))
+    except LocalEntryNotFoundError as e:
+        raise OfflineError(f"{entry.id}: cannot reach the Hugging Face Hub and the file is not cached",
+                           f"run `deblur weights pull {entry.id}` where there is network access") from e
+    except (HfHubHTTPError, OSError) as e:
+        raise WeightsError(f"{entry.id}: download failed: {e}") from e
+    return verify(p, entry, delete_bad=True)

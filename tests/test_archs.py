@@ -1,0 +1,114 @@
+"""Per-network tests, parametrised over the arch registry (compact configs, small odd-sized inputs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from deblurcli.archs import ARCHS, build, hparams_of
+from deblurcli.models import store
+
+from .conftest import perturb
+
+NAMES = sorted(ARCHS)
+
+
+def _inputs(arch: str, h: int = 37, w: int = 53, b: int = 2) -> tuple[torch.Tensor, dict]:
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(b, 3, h, w, generator=g)
+    kw = {"blur_map": torch.rand(b, 1, h, w, generator=g) * 6} if arch == "svbr" else {}
+    return x, kw
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def net(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module]:
+    torch.manual_seed(0)
+    return request.param, perturb(build(request.param)).eval()
+
+
+def test_shape_odd_sizes_and_finite(net: tuple[str, torch.nn.Module]) -> None:
+    arch, m = net
+    for h, w in ((37, 53), (64, 31), (17, 17)):
+        x, kw = _inputs(arch, h, w)
+        with torch.no_grad():
+            y = m(x, **kw)
+        assert y.shape == x.shape
+        assert torch.isfinite(y).all()
+
+
+def test_every_parameter_gets_a_gradient(net: tuple[str, torch.nn.Module]) -> None:
+    arch, m = net
+    m = m.train()
+    x, kw = _inputs(arch, 32, 48)
+    loss = m(x, **kw).square().mean()
+    if arch == "dpa":  # the calibrated-mode estimator is used with a calibration pair
+        loss = loss + m(x, m.estimate_prior(x, x.flip(-1))).square().mean()
+    m.zero_grad()
+    loss.backward()
+    dead = [n for n, p in m.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    m.eval()
+    assert not dead, f"no gradient for {dead[:5]}"
+
+
+def test_deterministic_eval(net: tuple[str, torch.nn.Module]) -> None:
+    arch, m = net
+    x, kw = _inputs(arch)
+    with torch.no_grad():
+        assert torch.equal(m(x, **kw), m(x, **kw))
+
+
+def test_batch_items_are_independent(net: tuple[str, torch.nn.Module]) -> None:
+    arch, m = net
+    x, kw = _inputs(arch)
+    with torch.no_grad():
+        full = m(x, **kw)
+        one = m(x[:1], **{k: v[:1] for k, v in kw.items()})
+    assert torch.allclose(full[:1], one, atol=1e-5)
+
+
+def test_save_load_round_trip(net: tuple[str, torch.nn.Module], tmp_path: Path) -> None:
+    arch, m = net
+    f = tmp_path / "m.safetensors"
+    store.save(m, f, {"note": "x"})
+    m2, meta = store.load(f)
+    assert meta["arch"] == arch and meta["note"] == "x"
+    assert hparams_of(m2) == hparams_of(m)
+    x, kw = _inputs(arch)
+    with torch.no_grad():
+        assert torch.equal(m(x, **kw), m2(x, **kw))
+
+
+BF16_TOL = 0.06  # bf16 keeps 8 mantissa bits; through ~30 layers outputs in [0, 1] agree to a few 1/100
+
+
+def test_fp32_vs_bf16(net: tuple[str, torch.nn.Module]) -> None:
+    arch, m = net
+    x, kw = _inputs(arch)
+    with torch.no_grad():
+        ref = m(x, **kw)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = m(x, **kw).float()
+    assert (ref - low).abs().mean() < BF16_TOL / 4
+    assert (ref - low).abs().max() < BF16_TOL * 4
+
+
+def test_paper_configs_build() -> None:
+    for name, spec in ARCHS.items():
+        m = spec.module(spec.config.paper())
+        assert sum(p.numel() for p in m.parameters()) > sum(p.numel() for p in build(name).parameters())
+
+
+def test_strict_load_rejects_other_arch_tensors(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from deblurcli.errors import WeightsError
+
+    m = build("lcnet")
+    sd = {k: v.contiguous() for k, v in m.state_dict().items()}
+    sd.pop(next(iter(sd)))
+    f = tmp_path / "bad.safetensors"
+    save_file(sd, str(f), metadata={"format": "deblurcli/1", "arch": "lcnet", "hparams": "{}"})
+    with pytest.raises(WeightsError, match="missing"):
+        store.load(f)

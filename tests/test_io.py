@@ -1,0 +1,142 @@
+"""Image I/O round trips: EXIF (orientation 6), ICC, XMP, DPI, 16-bit PNG/TIFF, gray, RGBA, palette,
+CMYK, and clear errors for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from deblurcli.errors import InputError
+from deblurcli.io.images import ORIENTATION, Photo, read_photo, write_photo
+
+
+def _srgb_icc() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _gradient(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.stack([xx / w, yy / h, (xx + yy) / (w + h)], -1).astype(np.float32)
+
+
+def test_jpeg_exif_orientation_icc_xmp_dpi(tmp_path: Path) -> None:
+    arr = (_gradient(40, 60) * 255).astype(np.uint8)
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[ORIENTATION] = 6
+    exif[0x010F] = "TestCam"  # Make
+    icc = _srgb_icc()
+    src = tmp_path / "in.jpg"
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    img.save(src, exif=exif, icc_profile=icc, dpi=(300, 300), quality=95, xmp=xmp)
+    ph = read_photo(src)
+    assert ph.pixels.shape == (60, 40, 3)  # orientation 6 = rotate 90° clockwise
+    assert ph.icc == icc and ph.xmp is not None and b"xmpmeta" in ph.xmp
+    dst = write_photo(ph, tmp_path / "out.jpg")
+    with Image.open(dst) as o:
+        assert o.size == (40, 60)
+        assert o.info.get("icc_profile") == icc
+        ex = o.getexif()
+        assert ex.get(ORIENTATION) == 1 and ex.get(0x010F) == "TestCam"
+        assert tuple(round(v) for v in o.info["dpi"]) == (300, 300)
+        assert b"xmpmeta" in (o.info.get("xmp") or b"")
+    # Pixels: the upright image matches a rotation of the original.
+    back = read_photo(dst).pixels
+    expect = np.rot90(arr, -1).astype(np.float32) / 255
+    assert np.abs(back - expect).mean() < 0.02
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16bit_rgb_round_trip(tmp_path: Path, ext: str) -> None:
+    a = (_gradient(33, 47) * 65535).astype(np.uint16)
+    src = tmp_path / f"in{ext}"
+    cv2.imwrite(str(src), a[..., ::-1])
+    ph = read_photo(src)
+    assert ph.bits == 16 and ph.pixels.shape == (33, 47, 3)
+    assert np.abs(ph.pixels * 65535 - a).max() <= 0.5
+    ph.icc = _srgb_icc()
+    dst = write_photo(ph, tmp_path / f"out{ext}")
+    back = cv2.imread(str(dst), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16
+    assert np.array_equal(back[..., ::-1], a)
+    assert read_photo(dst).icc == ph.icc
+
+
+def test_16bit_gray_png(tmp_path: Path) -> None:
+    a = (np.linspace(0, 65535, 30 * 20).reshape(30, 20)).astype(np.uint16)
+    src = tmp_path / "g16.png"
+    cv2.imwrite(str(src), a)
+    ph = read_photo(src)
+    assert ph.bits == 16 and ph.gray
+    dst = write_photo(ph, tmp_path / "o.png")
+    back = cv2.imread(str(dst), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and back.ndim == 2 and np.array_equal(back, a)
+
+
+def test_8bit_gray_stays_gray(tmp_path: Path) -> None:
+    src = tmp_path / "g.png"
+    Image.fromarray((np.arange(600).reshape(20, 30) % 256).astype(np.uint8), "L").save(src)
+    ph = read_photo(src)
+    assert ph.gray and ph.bits == 8 and ph.rgb().shape == (20, 30, 3)
+    with Image.open(write_photo(ph, tmp_path / "o.png")) as o:
+        assert o.mode == "L"
+
+
+def test_rgba_alpha_untouched(tmp_path: Path) -> None:
+    rgba = np.zeros((16, 24, 4), np.uint8)
+    rgba[..., :3] = 100
+    rgba[..., 3] = np.arange(24, dtype=np.uint8)[None] * 10
+    src = tmp_path / "a.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    ph = read_photo(src)
+    assert ph.alpha is not None
+    ph2 = ph.with_pixels(np.clip(ph.pixels + 0.1, 0, 1))
+    with Image.open(write_photo(ph2, tmp_path / "o.png")) as o:
+        assert o.mode == "RGBA"
+        assert np.array_equal(np.asarray(o)[..., 3], rgba[..., 3])
+
+
+def test_palette_and_cmyk(tmp_path: Path) -> None:
+    p = tmp_path / "p.png"
+    Image.fromarray((_gradient(10, 10) * 255).astype(np.uint8)).convert("P").save(p)
+    assert read_photo(p).pixels.shape == (10, 10, 3)
+    c = tmp_path / "c.jpg"
+    Image.new("CMYK", (12, 8), (0, 255, 255, 0)).save(c)
+    ph = read_photo(c)
+    assert ph.pixels.shape == (8, 12, 3) and any("CMYK" in w for w in ph.warnings)
+    assert ph.pixels[..., 0].mean() > 0.8 and ph.pixels[..., 1].mean() < 0.2  # red
+
+
+def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    good = tmp_path / "good.jpg"
+    Image.fromarray((_gradient(64, 64) * 255).astype(np.uint8)).save(good, quality=90)
+    trunc = tmp_path / "trunc.jpg"
+    trunc.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    for path, words in ((empty, "empty"), (text, "not an image"), (trunc, "truncated"), (tmp_path / "nope.jpg", "no such file")):
+        with pytest.raises(InputError, match=words):
+            read_photo(path)
+    with pytest.raises(InputError, match="MP limit"):
+        read_photo(good, max_megapixels=0.001)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import deblurcli.io.images as images
+
+    def boom(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(images, "_pil_save", boom)
+    dst = tmp_path / "out.jpg"
+    dst.write_bytes(b"previous")
+    with pytest.raises(KeyboardInterrupt):
+        write_photo(Photo(_gradient(8, 8)), dst)
+    assert dst.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jpg"]
