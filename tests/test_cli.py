@@ -1,0 +1,135 @@
+"""CLI behaviour on small images the tests make, with tiny registered networks (they restore nothing;
+these tests check plumbing: routing, naming, batch robustness, exit codes, JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from deblurcli.cli.main import app, route
+
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, route(list(args)))
+
+
+def _photo(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype(np.uint8)).save(path, quality=95)
+    return path
+
+
+def test_route_inserts_deblur() -> None:
+    assert route(["photo.jpg"]) == ["deblur", "photo.jpg"]
+    assert route(["deblur", "photo.jpg"]) == ["deblur", "photo.jpg"]
+    assert route(["weights", "list"]) == ["weights", "list"]
+    assert route(["--help"]) == ["--help"]
+
+
+def test_single_photo_default_name(tiny_registry: Path, tmp_path: Path) -> None:
+    src = _photo(tmp_path / "photo.jpg")
+    r = invoke(str(src), "-q")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "photo_deblurred.jpg"
+    assert out.exists()
+    with Image.open(out) as o:
+        assert o.size == (48, 40)
+    # A second run refuses to overwrite, and --skip-existing resumes.
+    r2 = invoke(str(src), "-q")
+    assert r2.exit_code == 1 and "exists" in r2.output
+    r3 = invoke("deblur", str(src), "--skip-existing", "--json", "-q")
+    assert r3.exit_code == 0
+    assert json.loads(r3.stdout)["skipped"] == 1
+
+
+def test_folder_recursive_mirrors_layout(tiny_registry: Path, tmp_path: Path) -> None:
+    _photo(tmp_path / "in" / "a.jpg")
+    _photo(tmp_path / "in" / "sub" / "b.png", seed=1)
+    r = invoke(str(tmp_path / "in"), "-r", "-o", str(tmp_path / "out"), "-q")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "a_deblurred.jpg").exists()
+    assert (tmp_path / "out" / "sub" / "b_deblurred.png").exists()
+
+
+def test_glob_and_format(tiny_registry: Path, tmp_path: Path) -> None:
+    for i in range(2):
+        _photo(tmp_path / f"s{i}.jpg", seed=i)
+    r = invoke(str(tmp_path / "s*.jpg"), "--format", "png", "-o", str(tmp_path / "o"), "-q", "--json")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["s0_deblurred.png", "s1_deblurred.png"]
+    assert json.loads(r.stdout)["done"] == 2
+
+
+def test_corrupt_file_in_the_middle_does_not_stop_the_batch(tiny_registry: Path, tmp_path: Path) -> None:
+    _photo(tmp_path / "in" / "1.jpg")
+    (tmp_path / "in" / "2.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (tmp_path / "in" / "3.png").write_bytes(b"")
+    _photo(tmp_path / "in" / "4.jpg", seed=4)
+    r = invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", "-q")
+    assert r.exit_code == 1
+    s = json.loads(r.stdout)
+    assert s["done"] == 2 and s["failed"] == 2
+    failed = {Path(f["input"]).name: f["reason"] for f in s["files"] if f["status"] == "failed"}
+    assert set(failed) == {"2.jpg", "3.png"} and "empty" in failed["3.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1_deblurred.jpg", "4_deblurred.jpg"]
+
+
+def test_compare_and_strength_zero_is_identity(tiny_registry: Path, tmp_path: Path) -> None:
+    src = tmp_path / "p.png"
+    _photo(tmp_path / "p.jpg").rename(src) if False else Image.open(_photo(tmp_path / "p.jpg")).save(src)
+    r = invoke(str(src), "--strength", "0", "--compare", "-q")
+    assert r.exit_code == 0, r.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "p_deblurred.png")), np.asarray(Image.open(src)))
+    with Image.open(tmp_path / "p_deblurred_compare.png") as c:
+        assert c.size == (48 * 2 + 8, 40)
+
+
+def test_never_overwrites_input(tiny_registry: Path, tmp_path: Path) -> None:
+    src = _photo(tmp_path / "x.jpg")
+    before = src.read_bytes()
+    r = invoke(str(src), "--suffix", "", "--overwrite", "-q")
+    assert r.exit_code == 1 and "overwrite the input" in r.output
+    assert src.read_bytes() == before
+
+
+def test_usage_errors_exit_2(tiny_registry: Path, tmp_path: Path) -> None:
+    src = _photo(tmp_path / "x.jpg")
+    assert invoke(str(src), "--overwrite", "--skip-existing").exit_code == 2
+    assert invoke(str(src), "--model", "no-such-model").exit_code == 2
+    assert invoke(str(tmp_path / "*.nothing")).exit_code == 2
+    r = invoke(str(src), "--tile", "7")
+    assert r.exit_code == 2 and "--tile" in r.output
+
+
+def test_weights_list_info_verify_path(tiny_registry: Path) -> None:
+    r = invoke("weights", "list", "--json")
+    assert r.exit_code == 0, r.output
+    rows = {row["id"]: row for row in json.loads(r.stdout)}
+    assert rows["tiny-dpa"]["verified"] is True and "deblur" in rows["tiny-dpa"]["default_for"]
+    info = json.loads(invoke("weights", "info", "tiny-lcnet").stdout)
+    assert info["arch"] == "lcnet" and info["params"] > 0 and info["gflop_per_mp"] > 0
+    assert invoke("weights", "verify").exit_code == 0
+    p = invoke("weights", "path", "tiny-svbr").stdout.strip()
+    assert p.endswith("tiny-svbr.safetensors")
+    # Tamper with a file: verify now fails and names it.
+    Path(p).write_bytes(Path(p).read_bytes() + b"x")
+    r = invoke("weights", "verify")
+    assert r.exit_code == 1 and "MISMATCH" in r.output
+    assert invoke("weights", "pull", "tiny-svbr").exit_code == 1
+
+
+def test_demo_runs_offline(tiny_registry: Path, tmp_path: Path) -> None:
+    r = invoke("demo", "-o", str(tmp_path / "d"))
+    assert r.exit_code == 0, r.output
+    for k in ("sharp", "blurred", "restored", "compare"):
+        assert (tmp_path / "d" / f"{k}.png").exists()
+    assert "PSNR" in r.output
+    assert invoke("demo", "-o", str(tmp_path / "d")).exit_code == 1  # no silent overwrite
