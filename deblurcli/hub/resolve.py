@@ -67,6 +67,19 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _hf_kwargs() -> dict[str, str]:
+    """Endpoint and cache folder read from the environment at call time (HF_ENDPOINT, HF_HUB_CACHE,
+    HF_HOME), so they apply even when set after huggingface_hub was imported."""
+    kw: dict[str, str] = {}
+    if os.environ.get("HF_ENDPOINT"):
+        kw["endpoint"] = os.environ["HF_ENDPOINT"].rstrip("/")
+    if os.environ.get("HF_HUB_CACHE"):
+        kw["cache_dir"] = os.environ["HF_HUB_CACHE"]
+    elif os.environ.get("HF_HOME"):
+        kw["cache_dir"] = str(Path(os.environ["HF_HOME"]) / "hub")
+    return kw
+
+
 def cached(entry: WeightsEntry) -> Path | None:
     if entry.hub is None:
         return None
@@ -74,7 +87,8 @@ def cached(entry: WeightsEntry) -> Path | None:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision, local_files_only=True))
+        return Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision,
+                                    local_files_only=True, **_hf_kwargs()))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError):
         return None
 
@@ -128,7 +142,7 @@ def _download(entry: WeightsEntry) -> Path:
     assert entry.hub is not None
     log.debug("weights: downloading %s/%s@%s", entry.hub.repo_id, entry.hub.filename, entry.hub.revision)
     try:
-        p = Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision))
+        p = Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision, **_hf_kwargs()))
     except LocalEntryNotFoundError as e:
         raise OfflineError(f"{entry.id}: cannot reach the Hugging Face Hub and the file is not cached",
                            f"run `deblur weights pull {entry.id}` where there is network access") from e
