@@ -163,6 +163,30 @@ class DPANet(nn.Module):
         return outs[::-1]
 
 
+def cell_matrix(n: int, g: int, offset: int = 0, total: int | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(g, n) one-hot matrix assigning pixels offset..offset+n-1 of an axis of length ``total`` to
+    ``g`` equal cells (pixel i -> cell floor(i·g/total)); used to average features per cell."""
+    total = total or n
+    idx = ((torch.arange(offset, offset + n) * g) // total).clamp_(0, g - 1)
+    return torch.nn.functional.one_hot(idx, g).T.to(dtype)
+
+
+def grid_sums(f: torch.Tensor, g: int, y0: int = 0, x0: int = 0, height: int | None = None,
+              width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-cell sums (B, C, g, g) and pixel counts (g, g) of a feature map that sits at (y0, x0) in a
+    map of size height×width — so tiles can be accumulated into the whole map's cell means."""
+    h, w = f.shape[-2:]
+    my = cell_matrix(h, g, y0, height or h)
+    mx = cell_matrix(w, g, x0, width or w)
+    sums = torch.einsum("gh,bchw,kw->bcgk", my, f.float(), mx)
+    return sums, my.sum(1)[:, None] * mx.sum(1)[None, :]
+
+
+def grid_mean(f: torch.Tensor, g: int) -> torch.Tensor:
+    sums, counts = grid_sums(f, g)
+    return sums / counts.clamp_min(1)
+
+
 def _fit(d: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     if d.shape[-2:] != like.shape[-2:]:
         d = F.interpolate(d, size=like.shape[-2:], mode="bilinear", align_corners=False)
@@ -188,7 +212,7 @@ class DistortionPriorDeblur(nn.Module):
         if self.dpe_cal is None:
             raise ValueError("this checkpoint has no calibrated-mode DPE net")
         g = self.cfg.prior_grid
-        return [F.adaptive_avg_pool2d(d.float(), g) for d in self.dpe_cal(torch.cat([sharp, blur], 1))]
+        return [grid_mean(d, g) for d in self.dpe_cal(torch.cat([sharp, blur], 1))]
 
     def forward_levels(self, x: torch.Tensor, prior: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
         if prior is None:

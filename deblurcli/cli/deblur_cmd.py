@@ -27,6 +27,7 @@ def deblur(
     model: Model = None,
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring).")] = None,
+    method: Annotated[str, typer.Option(help="With --prior: 'dpa' (learned prior) or 'psf' (classical deconvolution with the calibrated PSF field).")] = "dpa",
     allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")] = 1.0,
     device: Device = "auto",
@@ -43,6 +44,10 @@ def deblur(
     """Deblur photos (default model: the blind distortion-prior net). Outputs go beside the inputs as
     <name>_deblurred.<ext> unless -o says otherwise; inputs are never overwritten."""
     setup_logging(debug)
+    if method not in ("dpa", "psf"):
+        raise UsageError(f"--method {method!r}: expected dpa or psf")
+    if method == "psf" and prior is None:
+        raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
     if overwrite and skip_existing:
         raise UsageError("--overwrite and --skip-existing contradict each other")
     if format not in ("same", "png", "jpg", "tiff", "webp"):
@@ -54,12 +59,19 @@ def deblur(
     runner = make_runner(net, device, precision, tile, overlap, batch)
     field = None
     if prior is not None:
+        from ..archs import hparams_of
         from ..calibrate.prior_file import load_prior
 
-        field = load_prior(prior, entry)
+        field = load_prior(prior, entry, hparams_of(net))
 
     def process(photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
-        cond = field.for_photo(photo, allow_aspect_mismatch) if field is not None else None
+        if field is None:
+            return runner.restore(photo.rgb(), None, progress=on_tiles)
+        cond = field.for_photo(photo, allow_aspect_mismatch)  # checks the aspect ratio for both methods
+        if method == "psf":
+            from ..classical import field_deconvolve
+
+            return field_deconvolve(photo.rgb(), field.psf_field_for(photo))
         return runner.restore(photo.rgb(), cond, progress=on_tiles)
 
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)

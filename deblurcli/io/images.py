@@ -45,6 +45,7 @@ class Photo:
     dpi: tuple[float, float] | None = None
     format: str = "PNG"
     warnings: list[str] = field(default_factory=list)
+    orientation: int = 1  # the EXIF orientation the file had (already applied to ``pixels``)
 
     @property
     def gray(self) -> bool:
@@ -160,7 +161,7 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
     alpha = arr[..., nc].copy() if arr.shape[2] > nc else None
     scale = 65535.0 if bits == 16 else 255.0
     pixels = arr[..., :nc].astype(np.float32) / scale
-    return Photo(pixels, bits, alpha, icc, exif_bytes, xmp, tuple(dpi) if dpi else None, fmt, notes)
+    return Photo(pixels, bits, alpha, icc, exif_bytes, xmp, tuple(dpi) if dpi else None, fmt, notes, orientation)
 
 
 # ---------------------------------------------------------------------------------------------- write

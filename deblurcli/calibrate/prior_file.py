@@ -1,0 +1,154 @@
+"""The prior file: safetensors holding the multi-scale distortion prior (one tensor per level, on a
+coarse grid over normalised sensor coordinates, in the sensor's own orientation) and the PSF field,
+with metadata: sensor size, model id + sha256 + arch + hyperparameters, alignment residual, date,
+tool version, name. Loading checks all of it against the model the user is about to run."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .. import __version__
+from ..engine.runner import PriorField
+from ..errors import PriorError
+from ..hub.registry import WeightsEntry
+from ..io.images import Photo
+
+FORMAT = "deblurcli-prior/1"
+
+
+@dataclass(frozen=True)
+class CameraPrior:
+    levels: tuple[torch.Tensor, ...]  # (1, P, G, G) each, sensor orientation
+    psfs: np.ndarray  # (g, g, k, k), sensor orientation
+    meta: dict[str, str]
+
+    @property
+    def sensor(self) -> tuple[int, int]:
+        w, h = json.loads(self.meta["sensor_size"])
+        return int(w), int(h)
+
+    def for_photo(self, photo: Photo, allow_aspect_mismatch: bool = False) -> PriorField:
+        """The prior resampled to an (upright) photo: rotated with its EXIF orientation, aspect checked."""
+        levels = [orient_grid(lev, photo.orientation) for lev in self.levels]
+        sw, sh = self.sensor
+        if photo.orientation in (5, 6, 7, 8):
+            sw, sh = sh, sw
+        h, w = photo.pixels.shape[:2]
+        if abs(w / h - sw / sh) > 0.01 * (sw / sh) and not allow_aspect_mismatch:
+            raise PriorError(f"the photo's aspect ratio ({w}×{h}) differs from the calibration's ({sw}×{sh})",
+                             "use photos from the calibrated camera mode, or pass --allow-aspect-mismatch to stretch the prior")
+        return PriorField(tuple(levels))
+
+    def psf_field_for(self, photo: Photo) -> np.ndarray:
+        """The PSF field in the upright photo's frame and pixel scale: the grid and every kernel are
+        rotated with the photo's EXIF orientation; kernels are rescaled if the photo's resolution
+        differs from the calibration's."""
+        t = torch.from_numpy(self.psfs)  # (g, g, k, k)
+        t = orient_grid(t.permute(2, 3, 0, 1), photo.orientation).permute(2, 3, 0, 1)  # the grid
+        t = orient_grid(t, photo.orientation)  # each kernel
+        psfs = t.contiguous().numpy()
+        sw, _ = self.sensor
+        w = photo.pixels.shape[0] if photo.orientation in (5, 6, 7, 8) else photo.pixels.shape[1]
+        scale = w / sw
+        if abs(scale - 1) > 0.01:
+            import cv2
+
+            k = psfs.shape[-1]
+            n = max(3, int(round(k * scale)) | 1)
+            out = np.zeros(psfs.shape[:2] + (n, n), np.float32)
+            for i in range(psfs.shape[0]):
+                for j in range(psfs.shape[1]):
+                    r = cv2.resize(psfs[i, j], (n, n), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                    out[i, j] = np.clip(r, 0, None) / max(float(r.sum()), 1e-8)
+            psfs = out
+        return psfs
+
+
+def orient_grid(t: torch.Tensor, o: int) -> torch.Tensor:
+    """Apply EXIF orientation ``o`` to a (1, C, H, W) grid, as images are oriented on read."""
+    if o == 2:
+        return t.flip(-1)
+    if o == 3:
+        return t.flip(-1, -2)
+    if o == 4:
+        return t.flip(-2)
+    if o == 5:
+        return t.transpose(-1, -2)
+    if o == 6:
+        return torch.rot90(t, -1, (-2, -1))
+    if o == 7:
+        return torch.rot90(t.transpose(-1, -2), 2, (-2, -1))
+    if o == 8:
+        return torch.rot90(t, 1, (-2, -1))
+    return t
+
+
+def unorient_grid(t: torch.Tensor, o: int) -> torch.Tensor:
+    """Inverse of ``orient_grid``: from the upright photo's frame back to the sensor's."""
+    inverse = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+    return orient_grid(t, inverse[o])
+
+
+def save_prior(path: Path, levels: list[torch.Tensor], psfs: np.ndarray, entry: WeightsEntry, hparams: dict,
+               sensor_size: tuple[int, int], extra: dict[str, object]) -> Path:
+    tensors = {f"level{i}": lev.float().contiguous() for i, lev in enumerate(levels)}
+    tensors["psf_field"] = torch.from_numpy(np.ascontiguousarray(psfs, np.float32))
+    meta = {
+        "format": FORMAT, "model_id": entry.id, "model_sha256": entry.sha256, "arch": entry.arch,
+        "hparams": json.dumps(hparams, sort_keys=True), "sensor_size": json.dumps(list(sensor_size)),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "tool_version": __version__,
+    }
+    meta |= {k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()}
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_prior(path: Path) -> CameraPrior:
+    if not path.is_file():
+        raise PriorError(f"{path}: no such prior file", "make one with `deblur calibrate SHARP BLUR -o camera.prior`")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            names = set(f.keys())
+            tensors = {k: f.get_tensor(k) for k in names}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PriorError(f"{path}: not a readable prior file (truncated or corrupt: {e})",
+                         "re-run `deblur calibrate` to make it again") from e
+    if meta.get("format") != FORMAT:
+        raise PriorError(f"{path}: not a deblurcli prior (format {meta.get('format')!r})")
+    levels = []
+    i = 0
+    while f"level{i}" in tensors:
+        levels.append(tensors[f"level{i}"])
+        i += 1
+    if not levels or "psf_field" not in tensors:
+        raise PriorError(f"{path}: incomplete prior file (levels or PSF field missing)")
+    return CameraPrior(tuple(levels), tensors["psf_field"].numpy(), meta)
+
+
+def load_prior(path: Path, entry: WeightsEntry, hparams: dict | None = None) -> CameraPrior:
+    """Read a prior and check it was made by exactly this model (same id and weights)."""
+    prior = read_prior(path)
+    m = prior.meta
+    if m.get("arch") != entry.arch or entry.arch != "dpa":
+        raise PriorError(f"{path}: made for arch {m.get('arch')!r}; model {entry.id} is {entry.arch!r}",
+                         "calibrated deblurring needs the DPA model the prior was made with (--model)")
+    if m.get("model_sha256") != entry.sha256:
+        raise PriorError(f"{path}: made with {m.get('model_id')} ({m.get('model_sha256', '')[:12]}…), not with {entry.id} ({entry.sha256[:12]}…)",
+                         f"use --model {m.get('model_id')} or re-run `deblur calibrate` with this model")
+    if hparams is not None and json.loads(m.get("hparams", "{}")) != json.loads(json.dumps(hparams, sort_keys=True)):
+        raise PriorError(f"{path}: made for a different version of the {entry.arch} architecture")
+    return prior

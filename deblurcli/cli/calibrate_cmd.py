@@ -1,0 +1,71 @@
+"""`deblur calibrate SHARP BLUR -o camera.prior` — a per-camera distortion prior from one pair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..errors import OutputExistsError
+from .common import Debug, Model, WeightsPath, console, guarded, setup_logging
+
+
+@guarded
+def calibrate(
+    sharp: Annotated[Path, typer.Argument(help="The sharp reference shot (e.g. stopped down, on a tripod).")],
+    blur: Annotated[Path, typer.Argument(help="The same scene through the camera module to calibrate.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Prior file to write.")] = Path("camera.prior"),
+    name: Annotated[str, typer.Option(help="A name for this camera module, stored in the file.")] = "",
+    preview: Annotated[Path | None, typer.Option(help="Also write a PNG of the PSF field and blur-strength maps.")] = None,
+    psf_grid: Annotated[int, typer.Option(min=1, max=16, help="PSF field grid (cells per side).")] = 6,
+    model: Model = None,
+    weights: WeightsPath = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing prior file.")] = False,
+    max_megapixels: Annotated[float, typer.Option(help="Refuse larger images.")] = 200.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Align BLUR onto SHARP, estimate the camera's multi-scale distortion prior (DPE net) and its PSF
+    field, and write them to a prior file for `deblur PHOTO --prior camera.prior`."""
+    setup_logging(debug)
+    from ..archs import hparams_of
+    from ..calibrate.estimate import calibrate as run
+    from ..calibrate.prior_file import save_prior, unorient_grid
+    from ..calibrate.preview import render
+    from ..io.images import Photo, read_photo, write_photo
+    from ..models.loader import load_model
+    from .common import out
+
+    if output.exists() and not overwrite:
+        raise OutputExistsError(f"{output} exists")
+    s, b = read_photo(sharp, max_megapixels), read_photo(blur, max_megapixels)
+    net, entry = load_model(model, "calibrate", weights)
+    with console.status("aligning the pair and estimating the prior …"):
+        cal = run(net, s.rgb(), b.rgb(), psf_grid)
+    import numpy as np
+    import torch
+
+    levels = [unorient_grid(lev, s.orientation) for lev in cal.levels]
+    psfs = unorient_grid(torch.from_numpy(cal.psfs).permute(2, 3, 0, 1), s.orientation).permute(2, 3, 0, 1).numpy()
+    h, w = s.pixels.shape[:2]
+    sensor = (h, w) if s.orientation in (5, 6, 7, 8) else (w, h)
+    save_prior(output, levels, np.ascontiguousarray(psfs), entry, hparams_of(net), sensor,
+               {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name})
+    if preview is not None:
+        write_photo(Photo(render(s.rgb(), cal.psfs).astype("float32") / 255), preview)
+    if as_json:
+        out.print_json(json.dumps(cal.summary | {"prior": str(output)}))
+        return
+    t = Table(title=f"calibration: {name or output.stem}")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    labels = {"alignment_residual_px": "alignment residual (px RMS)", "alignment_inliers": "matched features",
+              "photometric_rmse": "exposure match RMSE (linear)", "psf_width_centre_px": "PSF width, centre (px)",
+              "psf_width_corners_px": "PSF width, corners (px)", "anisotropy_corners": "PSF anisotropy, corners"}
+    for k, v in cal.summary.items():
+        t.add_row(labels.get(k, k), str(v))
+    console.print(t)
+    console.print(f"wrote {output}" + (f" and {preview}" if preview else ""))
