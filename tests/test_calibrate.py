@@ -1,0 +1,137 @@
+"""Calibration: alignment accuracy, PSF-field recovery, prior file round trip and its refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deblurcli.archs import build, hparams_of
+from deblurcli.calibrate.align import align
+from deblurcli.calibrate.estimate import estimate_prior
+from deblurcli.calibrate.prior_file import load_prior, orient_grid, read_prior, save_prior, unorient_grid
+from deblurcli.calibrate.psf import estimate_field, psf_stats
+from deblurcli.errors import AlignmentError, PriorError
+from deblurcli.hub.registry import WeightsEntry
+from deblurcli.io.images import Photo
+from deblurcli.synth.data import dead_leaves
+from deblurcli.synth.degrade import LensField, lens_blur, to_gamma, to_linear
+
+from .conftest import TINY, perturb
+
+FIELD = LensField(base=1.0, growth=2.0, anisotropy=1.0, twist=0.0, grid=6)
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    img = dead_leaves(rng, 640, n=3000)[:480, :640]
+    img = np.clip(img + 0.05 * rng.random(img.shape).astype(np.float32), 0, 1)
+    return img, to_gamma(lens_blur(to_linear(img), FIELD))
+
+
+@pytest.mark.parametrize("angle,shift", [(0.0, (2.5, -1.5)), (1.5, (3.3, -2.1)), (-2.0, (-6.0, 4.0))])
+def test_alignment_recovers_shift_and_rotation(pair: tuple[np.ndarray, np.ndarray], angle: float, shift: tuple[float, float]) -> None:
+    sharp, blur = pair
+    M = cv2.getRotationMatrix2D((320, 240), angle, 1.0)
+    M[:, 2] += shift
+    moved = cv2.warpAffine(blur, M, (640, 480), borderMode=cv2.BORDER_REFLECT)
+    _, al = align(sharp, moved * 0.8)  # and darker: exposure is matched too
+    pts = np.float32([[x, y] for x in (40, 320, 600) for y in (40, 240, 440)])[None]
+    err = np.abs(cv2.perspectiveTransform(pts, al.warp) - cv2.perspectiveTransform(pts, np.vstack([M, [0, 0, 1]])))
+    assert err.max() < 0.5
+    assert np.allclose(al.gain, 1 / 0.8 ** 2.2, rtol=0.1)
+
+
+def test_alignment_refuses_other_scene_and_other_aspect(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    sharp, _ = pair
+    other = dead_leaves(np.random.default_rng(9), 640, n=3000)[:480, :640]
+    with pytest.raises(AlignmentError):
+        align(sharp, other)
+    with pytest.raises(AlignmentError, match="aspect"):
+        align(sharp, sharp[:, :400])
+
+
+def test_psf_field_recovers_known_field(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    sharp, blur = pair
+    psfs = estimate_field(sharp, blur, grid=6)
+    for i, j in ((2, 2), (2, 3), (0, 0), (0, 5), (5, 0), (5, 5)):
+        u, v = (j + 0.5) / 6 * 2 - 1, (i + 0.5) / 6 * 2 - 1
+        got, true = psf_stats(psfs[i, j]).width, psf_stats(FIELD.psf(u, v)).width
+        assert abs(got - true) / true < 0.2, (i, j, got, true)
+    assert psf_stats(psfs[0, 0]).width > 1.8 * psf_stats(psfs[2, 2]).width
+
+
+def _entry(sha: str = "a" * 64) -> WeightsEntry:
+    return WeightsEntry(id="tiny", arch="dpa", task="motion", sha256=sha, size=1, license="x")
+
+
+def test_prior_file_round_trip_and_refusals(pair: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    sharp, blur = pair
+    m = perturb(build("dpa", TINY["dpa"])).eval()
+    levels = estimate_prior(m, sharp, blur)
+    psfs = estimate_field(sharp, blur, grid=4, size=15)
+    f = save_prior(tmp_path / "cam.prior", levels, psfs, _entry(), hparams_of(m), (640, 480), {"name": "cam"})
+    p = load_prior(f, _entry(), hparams_of(m))
+    assert all(torch.equal(a, b) for a, b in zip(p.levels, levels)) and np.array_equal(p.psfs, psfs)
+    assert p.sensor == (640, 480) and p.meta["name"] == "cam"
+    with pytest.raises(PriorError, match="made with"):
+        load_prior(f, _entry("b" * 64))
+    with pytest.raises(PriorError, match="arch"):
+        load_prior(f, WeightsEntry(id="x", arch="lcnet", task="motion", sha256="a" * 64, size=1, license="x"))
+    with pytest.raises(PriorError, match="different version"):
+        load_prior(f, _entry(), {**hparams_of(m), "prior_grid": 8})
+    trunc = tmp_path / "trunc.prior"
+    trunc.write_bytes(f.read_bytes()[:200])
+    with pytest.raises(PriorError, match="truncated or corrupt"):
+        read_prior(trunc)
+    # Aspect ratio: refused unless explicitly allowed; portrait (EXIF 6) photos of the sensor are fine.
+    with pytest.raises(PriorError, match="aspect"):
+        p.for_photo(Photo(np.zeros((480, 480, 3), np.float32)))
+    assert p.for_photo(Photo(np.zeros((480, 480, 3), np.float32)), allow_aspect_mismatch=True)
+    portrait = p.for_photo(Photo(np.zeros((640, 480, 3), np.float32), orientation=6))
+    assert torch.equal(portrait.levels[0], torch.rot90(levels[0], -1, (-2, -1)))
+
+
+def test_orientation_round_trip() -> None:
+    t = torch.arange(12.0).view(1, 1, 3, 4)
+    for o in range(1, 9):
+        assert torch.equal(unorient_grid(orient_grid(t, o), o), t)
+
+
+def test_tiled_prior_equals_whole(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    sharp, blur = pair
+    m = perturb(build("dpa", TINY["dpa"])).eval()
+    whole = estimate_prior(m, sharp, blur, tile=10_000)
+    tiled = estimate_prior(m, sharp, blur, tile=256)
+    for a, b in zip(whole, tiled):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_calibrate_cli_and_deblur_with_prior(tiny_registry: Path, pair: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deblurcli.cli.main import app, route
+
+    sharp, blur = pair
+    Image.fromarray((sharp * 255).astype(np.uint8)).save(tmp_path / "sharp.png")
+    Image.fromarray((blur * 255).astype(np.uint8)).save(tmp_path / "blur.png")
+    r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",
+                                       str(tmp_path / "cam.prior"), "--preview", str(tmp_path / "prev.png"), "--json"]))
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["psf_width_corners_px"] > summary["psf_width_centre_px"]
+    assert (tmp_path / "prev.png").exists()
+    for method in ("dpa", "psf"):
+        r2 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", str(tmp_path / "cam.prior"), "--method",
+                                            method, "--suffix", f"_{method}", "-q"]))
+        assert r2.exit_code == 0, r2.output
+    # a photo of another shape is refused with a clear message
+    Image.fromarray((sharp[:, :480] * 255).astype(np.uint8)).save(tmp_path / "square.png")
+    r3 = CliRunner().invoke(app, route([str(tmp_path / "square.png"), "--prior", str(tmp_path / "cam.prior")]))
+    assert r3.exit_code == 1 and "aspect" in r3.output
