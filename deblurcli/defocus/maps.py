@@ -14,25 +14,25 @@ def edge_mask(img: np.ndarray, thresh: float = 0.08) -> np.ndarray:
 
 
 def propagate(sparse: np.ndarray, mask: np.ndarray, guide: np.ndarray, radius: int = 16, eps: float = 1e-3) -> np.ndarray:
-    """Dense map from values known at ``mask``: normalised convolution with an edge-aware guided filter.
-
-    Guided filtering of (values·mask) and of (mask), then their ratio, spreads the known values along
-    image structure; pixels far from any known value get the smoothed global fill.
-    """
-    gray = cv2.cvtColor(np.clip(guide, 0, 1).astype(np.float32), cv2.COLOR_RGB2GRAY)
+    """Dense map from values known at ``mask``: normalised convolution at growing scales (each pixel
+    takes the finest scale that reaches known values), then an edge-aware guided filter on the image."""
+    h, w = mask.shape
     m = mask.astype(np.float32)
-    num, den = sparse.astype(np.float32) * m, m
-    for r in (radius, radius * 4, radius * 16):
-        n = _guided(gray, num, r, eps)
-        d = _guided(gray, den, r, eps)
-        dense = n / np.maximum(d, 1e-4)
-        if (d > 1e-3).mean() > 0.999:
+    v = sparse.astype(np.float32) * m
+    out = np.zeros((h, w), np.float32)
+    filled = np.zeros((h, w), bool)
+    for s in (radius, radius * 4, radius * 16, max(h, w)):
+        num = cv2.GaussianBlur(v, (0, 0), s)
+        den = cv2.GaussianBlur(m, (0, 0), s)
+        ok = (den > 1e-3) & ~filled
+        out[ok] = num[ok] / den[ok]
+        filled |= ok
+        if filled.all():
             break
-        fill = d <= 1e-3
-        num = np.where(fill, dense * 1e-3, n)
-        den = np.where(fill, 1e-3, d)
-    fallback = float(np.median(sparse[mask])) if mask.any() else 1.0
-    return np.where(d > 1e-4, dense, fallback).astype(np.float32)
+    if not filled.all():
+        out[~filled] = float(np.median(sparse[mask])) if mask.any() else 1.0
+    gray = cv2.cvtColor(np.clip(guide, 0, 1).astype(np.float32), cv2.COLOR_RGB2GRAY)
+    return _guided(gray, out, radius, eps).astype(np.float32)
 
 
 def _guided(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.ndarray:
