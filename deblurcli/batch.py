@@ -103,7 +103,7 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     return jobs
 
 
-Process = Callable[[Photo, Callable[[int, int], None]], np.ndarray]
+Process = Callable[[Job, Photo, Callable[[int, int], None]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
             try:
                 photo = fut.result()
                 res.megapixels = photo.megapixels
-                restored = process(photo, on_tiles or (lambda d, n: None))
+                restored = process(job, photo, on_tiles or (lambda d, n: None))
                 out = photo.with_pixels(blend(photo, restored, opts.strength))
                 if pending is not None:
                     yield _finish(*pending)

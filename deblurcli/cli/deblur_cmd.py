@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..batch import BatchOptions, NamingOptions, plan_jobs
+from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import Debug, Device, Inputs, Json, Model, Output, Overlap, PrecisionOpt, Quiet, TileOpt, WeightsPath, guarded, setup_logging
@@ -64,7 +64,7 @@ def deblur(
 
         field = load_prior(prior, entry, hparams_of(net))
 
-    def process(photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
+    def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
         if field is None:
             return runner.restore(photo.rgb(), None, progress=on_tiles)
         cond = field.for_photo(photo, allow_aspect_mismatch)  # checks the aspect ratio for both methods

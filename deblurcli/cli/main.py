@@ -32,12 +32,14 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 def _register() -> None:
     from .calibrate_cmd import calibrate
     from .deblur_cmd import deblur
+    from .defocus_cmd import defocus
     from .demo_cmd import demo
     from .train import train_cmd
     from .weights_cmd import weights_app
 
     app.command("deblur")(deblur)
     app.command("calibrate")(calibrate)
+    app.command("defocus")(defocus)
     app.command("demo")(demo)
     app.command("train")(train_cmd)
     app.add_typer(weights_app, name="weights")

@@ -19,8 +19,9 @@ from .maps import edge_mask, propagate
 
 SIGMA0 = 3.0
 # median σ measured at edges of disk-blurred dead-leaves images (σ0 = 3) -> the disk radius
-SIGMA_TABLE = np.array([0.514, 0.676, 0.897, 1.177, 1.461, 1.712, 1.925])
-RADIUS_TABLE = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+# (mean over 5 images of the median σ; seeds 100-104, 320 px, 1800 discs)
+SIGMA_TABLE = np.array([0.499, 0.648, 0.7, 0.863, 0.984, 1.145, 1.279, 1.456, 1.581, 1.752, 1.869, 2.017])
+RADIUS_TABLE = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0])
 R_MIN, R_MAX = 0.5, 6.0
 
 

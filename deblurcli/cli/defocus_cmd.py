@@ -1,0 +1,79 @@
+"""`deblur defocus INPUTS…` — estimate the per-pixel defocus blur map, then SVBR-Net."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
+from ..errors import UsageError
+from ..io.images import Photo
+from .common import Debug, Device, Inputs, Json, Model, Output, Overlap, PrecisionOpt, Quiet, TileOpt, WeightsPath, guarded, setup_logging
+from .photos import make_runner, run_photos
+
+ESTIMATORS = ("edge",)
+
+
+@guarded
+def defocus(
+    inputs: Inputs,
+    output: Output = None,
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")] = False,
+    suffix: Annotated[str, typer.Option(help="Added to each output's stem.")] = "_defocused",
+    format: Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")] = "same",
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs (never inputs).")] = False,
+    skip_existing: Annotated[bool, typer.Option(help="Skip files whose output exists.")] = False,
+    blur_map: Annotated[Path | None, typer.Option(help="Per-pixel disk radius: 16-bit PNG/TIFF (radius × 1000) or .npy (px), photo-sized, upright.")] = None,
+    save_map: Annotated[bool, typer.Option(help="Also write <output>_blurmap.png (16-bit, radius × 1000) and a colour preview with a legend.")] = False,
+    estimator: Annotated[str, typer.Option(help="Blur-map estimator: edge (Zhuo & Sim gradient ratio + edge-aware propagation).")] = "edge",
+    model: Model = None,
+    weights: WeightsPath = None,
+    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")] = 1.0,
+    device: Device = "auto",
+    precision: PrecisionOpt = "auto",
+    tile: TileOpt = "auto",
+    overlap: Overlap = None,
+    batch: Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")] = 1,
+    compare: Annotated[bool, typer.Option(help="Also write a before | after image.")] = False,
+    max_megapixels: Annotated[float, typer.Option(help="Refuse photos larger than this.")] = 200.0,
+    as_json: Json = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Remove defocus blur: estimate how out of focus every pixel is (or take --blur-map), then run
+    SVBR-Net with that map. Radii are in pixels of the photo (the network was trained on 0.5–6 px)."""
+    setup_logging(debug)
+    if estimator not in ESTIMATORS:
+        raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
+    if overwrite and skip_existing:
+        raise UsageError("--overwrite and --skip-existing contradict each other")
+    if format not in ("same", "png", "jpg", "tiff", "webp"):
+        raise UsageError(f"--format {format!r}: expected same, png, jpg, tiff or webp")
+    jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
+    if blur_map is not None and len(jobs) != 1:
+        raise UsageError("--blur-map describes one photo; give exactly one input with it")
+    from ..defocus.estimate import estimate_radius
+    from ..defocus.mapfile import preview, read_blur_map, write_blur_map
+    from ..engine.runner import BlurMap
+    from ..io.images import write_photo
+    from ..models.loader import load_model
+
+    net, entry = load_model(model, "defocus", weights)
+    if entry.arch != "svbr":
+        raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
+    runner = make_runner(net, device, precision, tile, overlap, batch)
+
+    def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
+        shape = photo.pixels.shape[:2]
+        radius = read_blur_map(blur_map, shape) if blur_map is not None else estimate_radius(photo.rgb())
+        if save_map and job.dest is not None:
+            dest = job.dest
+            write_blur_map(radius, dest.with_name(dest.stem + "_blurmap.png"))
+            write_photo(Photo(preview(radius)), dest.with_name(dest.stem + "_blurmap_preview.png"))
+        return runner.restore(photo.rgb(), BlurMap(radius), progress=on_tiles)
+
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
+    run_photos(jobs, process, opts, quiet, as_json, "defocus")

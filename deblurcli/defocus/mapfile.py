@@ -1,0 +1,63 @@
+"""Blur-map files. Scale: a 16-bit PNG/TIFF stores the disk radius in thousandths of a pixel
+(value 2500 = 2.5 px); a ``.npy`` file stores float radii in pixels. Maps are in the photo's upright
+orientation (as displayed) and must have its size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..io.images import Photo, write_photo
+
+SCALE = 1000.0  # 16-bit units per pixel of radius
+
+
+def read_blur_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    if not path.is_file():
+        raise InputError(f"--blur-map {path}: no such file")
+    if path.suffix.lower() == ".npy":
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise InputError(f"--blur-map {path}: not a readable .npy array ({e})") from e
+        a = np.squeeze(a).astype(np.float32)
+    else:
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise InputError(f"--blur-map {path}: not a readable image")
+        if raw.dtype != np.uint16 or raw.ndim != 2:
+            raise InputError(f"--blur-map {path}: expected a single-channel 16-bit PNG/TIFF (radius × {SCALE:g})",
+                             "or pass a .npy array of radii in pixels")
+        a = raw.astype(np.float32) / SCALE
+    if a.ndim != 2:
+        raise InputError(f"--blur-map {path}: expected a 2-D map, got shape {a.shape}")
+    if a.shape != shape:
+        raise InputError(f"--blur-map {path}: map is {a.shape[1]}×{a.shape[0]} but the photo is {shape[1]}×{shape[0]}",
+                         "the map must match the photo's upright size")
+    if not np.isfinite(a).all() or a.min() < 0:
+        raise InputError(f"--blur-map {path}: radii must be finite and ≥ 0")
+    return a
+
+
+def write_blur_map(radius: np.ndarray, dest: Path) -> Path:
+    a = np.clip(radius * SCALE + 0.5, 0, 65535).astype(np.uint16)
+    write_photo(Photo(a[..., None].astype(np.float32) / 65535, bits=16), dest)
+    return dest
+
+
+def preview(radius: np.ndarray, vmax: float = 6.0) -> np.ndarray:
+    """Colour-mapped radius map (viridis) with a legend bar labelled in pixels; float RGB."""
+    h, w = radius.shape
+    c = cv2.applyColorMap((np.clip(radius / vmax, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_VIRIDIS)
+    bar_w = max(60, w // 10)
+    bar = np.full((h, bar_w, 3), 255, np.uint8)
+    ramp = np.linspace(255, 0, max(h - 40, 2)).astype(np.uint8)[:, None].repeat(18, 1)
+    bar[20 : 20 + len(ramp), 6:24] = cv2.applyColorMap(ramp, cv2.COLORMAP_VIRIDIS)
+    for frac, label in ((0.0, f"{vmax:g} px"), (0.5, f"{vmax / 2:g}"), (1.0, "0")):
+        y = int(20 + frac * (len(ramp) - 1))
+        cv2.putText(bar, label, (27, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    rgb = cv2.cvtColor(np.concatenate([c, bar], 1), cv2.COLOR_BGR2RGB)
+    return rgb.astype(np.float32) / 255

@@ -1,0 +1,71 @@
+"""Defocus: the estimator recovers a known step in blur; --blur-map validation; --save-map outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from deblurcli.cli.main import app, route
+from deblurcli.defocus.estimate import estimate_radius
+from deblurcli.defocus.mapfile import SCALE, read_blur_map
+from deblurcli.errors import InputError
+from deblurcli.synth.data import dead_leaves
+from deblurcli.synth.degrade import defocus_blur, to_gamma, to_linear
+
+
+@pytest.mark.parametrize("lo,hi", [(1.5, 4.0), (1.0, 3.0), (2.5, 5.5)])
+def test_estimator_recovers_a_step_in_blur(lo: float, hi: float) -> None:
+    img = dead_leaves(np.random.default_rng(1), 384, n=2000)
+    rmap = np.where(np.arange(384)[None, :] < 192, lo, hi).astype(np.float32) * np.ones((384, 1), np.float32)
+    est = estimate_radius(to_gamma(defocus_blur(to_linear(img), rmap)))
+    assert abs(np.median(est[:, 32:150]) - lo) < 0.5
+    assert abs(np.median(est[:, 242:352]) - hi) < 0.5
+
+
+def test_estimator_scales_to_larger_photos() -> None:
+    img = dead_leaves(np.random.default_rng(2), 256, n=1500)
+    b = to_gamma(defocus_blur(to_linear(img), np.full((256, 256), 2.0, np.float32)))
+    big = cv2.resize(b, (1024, 1024), interpolation=cv2.INTER_CUBIC)  # the same blur, 4× the pixels
+    assert abs(np.median(estimate_radius(big, work_side=256)) - 8.0) < 2.0
+
+
+def test_blur_map_validation(tmp_path: Path) -> None:
+    good = tmp_path / "m.png"
+    cv2.imwrite(str(good), np.full((20, 30), 2500, np.uint16))
+    assert np.allclose(read_blur_map(good, (20, 30)), 2.5)
+    np.save(tmp_path / "m.npy", np.full((20, 30), 1.25, np.float32))
+    assert np.allclose(read_blur_map(tmp_path / "m.npy", (20, 30)), 1.25)
+    with pytest.raises(InputError, match="30×20 but the photo is 31×20"):
+        read_blur_map(good, (20, 31))
+    eight = tmp_path / "m8.png"
+    cv2.imwrite(str(eight), np.full((20, 30), 25, np.uint8))
+    with pytest.raises(InputError, match="16-bit"):
+        read_blur_map(eight, (20, 30))
+    np.save(tmp_path / "neg.npy", -np.ones((20, 30), np.float32))
+    with pytest.raises(InputError, match="≥ 0"):
+        read_blur_map(tmp_path / "neg.npy", (20, 30))
+
+
+def test_defocus_cli_save_map_and_blur_map(tiny_registry: Path, tmp_path: Path) -> None:
+    img = dead_leaves(np.random.default_rng(3), 96, n=600)[:64, :96]
+    src = tmp_path / "p.png"
+    Image.fromarray((img * 255).astype(np.uint8)).save(src)
+    r = CliRunner().invoke(app, route(["defocus", str(src), "--save-map", "-q"]))
+    assert r.exit_code == 0, r.output
+    m = cv2.imread(str(tmp_path / "p_defocused_blurmap.png"), cv2.IMREAD_UNCHANGED)
+    assert m.dtype == np.uint16 and m.shape == (64, 96)
+    assert 0.4 <= m.min() / SCALE and m.max() / SCALE <= 12.5
+    assert (tmp_path / "p_defocused_blurmap_preview.png").exists()
+    np.save(tmp_path / "bad.npy", np.ones((10, 10), np.float32))
+    r2 = CliRunner().invoke(app, route(["defocus", str(src), "--blur-map", str(tmp_path / "bad.npy"), "--suffix", "_b"]))
+    assert r2.exit_code == 1 and "photo is 96×64" in r2.output
+    np.save(tmp_path / "ok.npy", np.full((64, 96), 2.0, np.float32))
+    r3 = CliRunner().invoke(app, route(["defocus", str(src), "--blur-map", str(tmp_path / "ok.npy"), "--suffix", "_c", "-q"]))
+    assert r3.exit_code == 0, r3.output
+    r4 = CliRunner().invoke(app, route(["defocus", str(src), "--model", "tiny-dpa", "--suffix", "_d"]))
+    assert r4.exit_code == 2 and "svbr" in r4.output
