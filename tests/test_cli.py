@@ -133,3 +133,24 @@ def test_demo_runs_offline(tiny_registry: Path, tmp_path: Path) -> None:
         assert (tmp_path / "d" / f"{k}.png").exists()
     assert "PSNR" in r.output
     assert invoke("demo", "-o", str(tmp_path / "d")).exit_code == 1  # no silent overwrite
+
+
+def test_bench_json_has_timing_and_machine(tiny_registry: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    r = invoke("bench", "--model", "tiny-lcnet", "--size", "96x64", "--runs", "2", "--warmup", "0", "--json", str(out))
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    assert d["machine"]["cores"] and d["matmul_peak_gflops"]["float32"] > 0
+    row = d["results"][0]
+    assert row["model"] == "tiny-lcnet" and row["size"] == "96x64" and row["ms_median"] > 0 and row["gflop_per_mp"] > 0
+    assert row["peak_mb"] > 10
+
+
+def test_bench_quality_on_procedural_scenes(tiny_registry: Path, tmp_path: Path) -> None:
+    out = tmp_path / "q.json"
+    r = invoke("bench", "--quality", "--model", "tiny-lcnet", "--count", "2", "--json", str(out))
+    assert r.exit_code == 0, r.output
+    q = json.loads(out.read_text())["quality"]
+    assert set(q) >= {"blurry input", "unsharp mask", "Wiener (true kernel)", "tiny-lcnet"}
+    # Wiener with the true kernel is a strong baseline on motion blur: it must beat the blurry input.
+    assert q["Wiener (true kernel)"]["motion"]["psnr"] > q["blurry input"]["motion"]["psnr"]

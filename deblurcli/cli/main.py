@@ -30,6 +30,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 def _register() -> None:
+    from .bench_cmd import bench
     from .calibrate_cmd import calibrate
     from .deblur_cmd import deblur
     from .defocus_cmd import defocus
@@ -38,6 +39,7 @@ def _register() -> None:
     from .weights_cmd import weights_app
 
     app.command("deblur")(deblur)
+    app.command("bench")(bench)
     app.command("calibrate")(calibrate)
     app.command("defocus")(defocus)
     app.command("demo")(demo)

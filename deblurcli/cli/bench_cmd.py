@@ -1,0 +1,63 @@
+"""`deblur bench` — timing on this machine; `--quality`, `--calibration`, `--defocus` for the quality tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from ..errors import UsageError
+from .common import Debug, Device, guarded, setup_logging
+
+
+def _size(s: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in s.lower().split("x"))
+    except ValueError as e:
+        raise UsageError(f"--size {s!r}: expected WIDTHxHEIGHT, e.g. 1280x720") from e
+    return w, h
+
+
+def _models(ids: list[str]) -> dict[str, tuple[object, str]]:
+    from ..hub.registry import load_registry
+    from ..models.loader import load_entry
+
+    reg = load_registry()
+    chosen = list(reg.entries) if not ids or ids == ["all"] else ids
+    return {i: (load_entry(reg.get(i))[0], reg.get(i).arch) for i in chosen}
+
+
+@guarded
+def bench(
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Weights ids, or 'all' (default).")] = None,
+    size: Annotated[list[str] | None, typer.Option(help="WIDTHxHEIGHT, repeatable (default 1280x720).")] = None,
+    device: Device = "auto",
+    precision: Annotated[list[str] | None, typer.Option(help="auto | fp32 | bf16 | fp16, repeatable.")] = None,
+    tile: Annotated[str, typer.Option(help="Tile side, 'auto' or 'none'.")] = "auto",
+    runs: Annotated[int, typer.Option(min=1, help="Timed runs.")] = 5,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up runs.")] = 1,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write results and the machine description here.")] = None,
+    recommend: Annotated[bool, typer.Option(help="Try tile sizes and precisions; suggest the fastest that fits.")] = False,
+    quality: Annotated[bool, typer.Option(help="PSNR/SSIM per model and degradation instead of timing.")] = False,
+    images: Annotated[Path | None, typer.Option(help="--quality: a folder of sharp photos (default: procedural scenes).")] = None,
+    val: Annotated[bool, typer.Option(help="--quality: use the fixed-seed CBSD68 validation images ($DEBLUR_DATA).")] = False,
+    calibration: Annotated[bool, typer.Option(help="Calibrated vs blind vs uniform prior vs PSF-field on simulated camera modules.")] = False,
+    defocus: Annotated[bool, typer.Option(help="Defocus table: estimator error, SVBR-Net with true/estimated map, blind model.")] = False,
+    count: Annotated[int, typer.Option(help="Images per set for the quality tables.")] = 12,
+    debug: Debug = False,
+) -> None:
+    """Time the models on this machine (median of --runs after --warmup, synchronised), or measure
+    their quality (--quality, --calibration, --defocus). The README's tables come from this command."""
+    setup_logging(debug)
+    if quality or calibration or defocus:
+        from .bench_quality import run_quality
+
+        run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file)
+        return
+    from .bench_timing import run_timing
+
+    run_timing(model or [], [_size(s) for s in (size or ["1280x720"])], device, precision or ["auto"], tile, runs, warmup,
+               json_file, recommend)
+
+
+

@@ -1,0 +1,66 @@
+"""Timing tables for `deblur bench`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from rich.table import Table
+
+from ..benchmark import machine, matmul_peak, time_model
+from ..engine.runner import Runner, RunConfig, pick_device
+from ..metrics_model import model_stats
+from .common import console, parse_tile
+
+
+def _cond(arch: str, model):  # type: ignore[no-untyped-def]
+    if arch == "svbr":
+        import numpy as np
+
+        from ..engine.runner import BlurMap
+
+        return lambda h, w: BlurMap(np.full((h, w), 2.0, np.float32))
+    return None
+
+
+def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precisions: list[str], tile: str, runs: int,
+               warmup: int, json_file: Path | None, recommend: bool) -> None:
+    from .bench_cmd import _models
+
+    models = _models(ids)
+    dev = pick_device(device)
+    t = parse_tile(tile)
+    peaks = {str(dt).replace("torch.", ""): matmul_peak(dev, dt) for dt in (torch.float32, torch.bfloat16)}
+    results = []
+    tiles: list[int | None] = [256, 384, 512, 768, 1024, None] if recommend else [512 if t == "auto" else t]  # type: ignore[list-item]
+    precs = ["fp32", "bf16"] if recommend else precisions
+    with console.status("timing …") as status:
+        for mid, (model, arch) in models.items():
+            stats = model_stats(model, arch)  # type: ignore[arg-type]
+            for prec in precs:
+                for tl in tiles:
+                    runner = Runner(model, RunConfig(device=str(dev), precision=prec, tile=tl))  # type: ignore[arg-type]
+                    for size in sizes:
+                        status.update(f"{mid} {size[0]}x{size[1]} {prec} tile {tl}")
+                        r = time_model(mid, runner, size, runs, warmup, stats["gflop_per_mp"], int(stats["params"]),
+                                       peaks.get(str(runner.dtype).replace("torch.", "")), _cond(arch, model))
+                        results.append(r)
+    table = Table(title=f"deblur bench — {machine()['cpu']} ({dev}); matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    for col in ("model", "size", "prec", "tile", "ms (median ± IQR)", "MP/s", "s/MP", "peak MB", "params", "GFLOP/MP", "GFLOP/s", "% peak"):
+        table.add_column(col, justify="right" if col not in ("model", "size", "prec") else "left")
+    for r in results:
+        table.add_row(r.model, r.size, r.precision, str(r.tile), f"{r.ms_median:.0f} ± {r.ms_spread:.0f}", f"{r.mp_per_s:.2f}",
+                      f"{r.s_per_mp:.3f}", f"{r.peak_mb:.0f}", f"{r.params / 1e6:.2f} M", f"{r.gflop_per_mp:.0f}",
+                      f"{r.gflops:.0f}", f"{100 * r.peak_share:.0f}%" if r.peak_share else "—")
+    console.print(table)
+    if recommend:
+        for mid in models:
+            best = min((r for r in results if r.model == mid), key=lambda r: r.s_per_mp)
+            console.print(f"[green]recommended[/] for {mid}: --precision {best.precision} --tile {best.tile or 'none'} "
+                          f"({best.s_per_mp:.3f} s/MP, peak {best.peak_mb:.0f} MB)")
+    if json_file:
+        json_file.write_text(json.dumps({"machine": machine() | {"device": str(dev)}, "matmul_peak_gflops": peaks,
+                                         "results": [r.as_dict() for r in results]}, indent=2))
+        console.print(f"wrote {json_file}")
+
