@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .. import archs
-from ..hub.registry import update_entry
+from ..hub.registry import BUNDLED_TOML, update_entry
 from ..models import store
 from .config import from_dict
 
@@ -25,7 +25,7 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIGHTS) -> Path:
+def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIGHTS, toml: Path | None = None) -> Path:
     st = torch.load(run_dir / "best.pt", map_location="cpu", weights_only=False)
     cfg = from_dict(st["config"])
     model = archs.build(cfg.arch, cfg.hparams)
@@ -53,5 +53,6 @@ def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIG
             "recipe": recipe,
             "metrics": json.loads(json.dumps(st["metrics"])),
         },
+        toml or BUNDLED_TOML,
     )
     return out

@@ -21,6 +21,7 @@ from torch import nn
 from .. import archs
 from .batches import loader
 from .config import TrainConfig, to_dict
+from .gan import Adversary
 from .steps import STEPS
 from .validate import validate
 
@@ -61,6 +62,7 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
     step, best = 0, -1e9
     last = run_dir / "last.pt"
+    st: dict[str, Any] = {}
     if resume and last.exists():
         st = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(st["model"])
@@ -69,7 +71,10 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
-    step_fn = STEPS[cfg.arch]
+    adversary = Adversary(cfg) if cfg.arch == "attgan" and cfg.adversarial_after >= 0 else None
+    if adversary is not None and resume and last.exists() and "adversary" in st:
+        adversary.load_state_dict(st["adversary"])
+    step_fn = adversary.step if adversary is not None else STEPS[cfg.arch]
     batches = loader(cfg, data_root, step)
     log = (run_dir / "log.jsonl").open("a")
     t0, tlast, seen = time.time(), time.time(), 0
@@ -108,7 +113,8 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
                 best = h
                 _save(run_dir / "best.pt", {"model": _plain(model), "step": step, "metrics": metrics, "config": to_dict(cfg), **meta})
         if step % cfg.ckpt_every == 0 or done or step == cfg.steps:
-            _save(last, {"model": _plain(model), "opt": opt.state_dict(), "step": step, "best": best, "config": to_dict(cfg), **meta})
+            extra = {"adversary": adversary.state_dict()} if adversary is not None else {}
+            _save(last, {"model": _plain(model), "opt": opt.state_dict(), "step": step, "best": best, "config": to_dict(cfg), **meta, **extra})
         if done:
             break
     log.close()

@@ -34,9 +34,14 @@ def content_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: T
 def svbr_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
     radius = b["radius"]
     if 0 <= cfg.map_degrade_after <= step:
+        # Phase 2 (the paper's "interpolated PSFs"): half of the maps are degraded like an estimator's
+        # output — true values kept at edges only, propagated edge-aware — half stay true.
         rng = np.random.default_rng([cfg.seed, step, 7])
-        radius = torch.stack([degrade_map(r[0].numpy(), im.permute(1, 2, 0).numpy(), rng) for r, im in zip(radius, b["blur"])])
-        radius = radius.unsqueeze(1)
+        maps = []
+        for r, im in zip(radius, b["blur"]):
+            keep = rng.random() < 0.5
+            maps.append(r[0] if keep else degrade_map(r[0].float().numpy(), im.float().permute(1, 2, 0).numpy(), rng))
+        radius = torch.stack(maps).unsqueeze(1)
     return losses.ssim_loss(model(b["blur"], radius), b["sharp"])
 
 
