@@ -18,6 +18,16 @@ def _size(s: str) -> tuple[int, int]:
     return w, h
 
 
+def _archs(names: list[str]) -> dict[str, tuple[object, str]]:
+    from ..archs import ARCHS, build
+
+    chosen = list(ARCHS) if names == ["all"] else names
+    for n in chosen:
+        if n not in ARCHS:
+            raise UsageError(f"--arch {n!r}: known: {', '.join(ARCHS)}")
+    return {f"{n} (compact, untrained)": (build(n).eval(), n) for n in chosen}
+
+
 def _models(ids: list[str]) -> dict[str, tuple[object, str]]:
     from ..hub.registry import load_registry
     from ..models.loader import load_entry
@@ -30,6 +40,7 @@ def _models(ids: list[str]) -> dict[str, tuple[object, str]]:
 @guarded
 def bench(
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Weights ids, or 'all' (default).")] = None,
+    arch: Annotated[list[str] | None, typer.Option(help="Time an architecture's compact config with random weights (no checkpoint needed); 'all' for every arch.")] = None,
     size: Annotated[list[str] | None, typer.Option(help="WIDTHxHEIGHT, repeatable (default 1280x720).")] = None,
     device: Device = "auto",
     precision: Annotated[list[str] | None, typer.Option(help="auto | fp32 | bf16 | fp16, repeatable.")] = None,
@@ -57,7 +68,7 @@ def bench(
     from .bench_timing import run_timing
 
     run_timing(model or [], [_size(s) for s in (size or ["1280x720"])], device, precision or ["auto"], tile, runs, warmup,
-               json_file, recommend)
+               json_file, recommend, arch or [])
 
 
 

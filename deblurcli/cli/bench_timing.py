@@ -25,10 +25,10 @@ def _cond(arch: str, model):  # type: ignore[no-untyped-def]
 
 
 def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precisions: list[str], tile: str, runs: int,
-               warmup: int, json_file: Path | None, recommend: bool) -> None:
-    from .bench_cmd import _models
+               warmup: int, json_file: Path | None, recommend: bool, arch_names: list[str]) -> None:
+    from .bench_cmd import _archs, _models
 
-    models = _models(ids)
+    models = _archs(arch_names) if arch_names else _models(ids)
     dev = pick_device(device)
     t = parse_tile(tile)
     peaks = {str(dt).replace("torch.", ""): matmul_peak(dev, dt) for dt in (torch.float32, torch.bfloat16)}
