@@ -29,6 +29,15 @@ Device = Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")]
 PrecisionOpt = Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on CPUs with bf16 units and on CUDA).")]
 TileOpt = Annotated[str, typer.Option(help="Tile side in px, or 'auto' (bounded memory), or 'none' (whole image).")]
 Overlap = Annotated[int | None, typer.Option(help="Context px around each tile (default: the model's receptive field).")]
+Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")]
+Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (JPEG: 4:4:4 chroma).")]
+Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (never inputs).")]
+SkipExisting = Annotated[bool, typer.Option(help="Skip files whose output exists (resume a batch).")]
+Strength = Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")]
+Batch = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
+Compare = Annotated[bool, typer.Option(help="Also write <output>_compare.<ext>: before | after.")]
+MaxMP = Annotated[float, typer.Option(help="Refuse photos larger than this many megapixels.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and resolution steps.")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")]
 Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
@@ -51,6 +60,13 @@ def parse_tile(value: str) -> int | None | str:
     if not v.isdigit() or int(v) < 64:
         raise UsageError(f"--tile {value!r}: expected 'auto', 'none' or a size ≥ 64")
     return int(v)
+
+
+def check_batch_options(overwrite: bool, skip_existing: bool, fmt: str) -> None:
+    if overwrite and skip_existing:
+        raise UsageError("--overwrite and --skip-existing contradict each other")
+    if fmt not in ("same", "png", "jpg", "tiff", "webp"):
+        raise UsageError(f"--format {fmt!r}: expected same, png, jpg, tiff or webp")
 
 
 def guarded(fn: F) -> F:

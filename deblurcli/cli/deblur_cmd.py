@@ -10,7 +10,9 @@ import typer
 from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
-from .common import Debug, Device, Inputs, Json, Model, Output, Overlap, PrecisionOpt, Quiet, TileOpt, WeightsPath, guarded, setup_logging
+from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
+                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
+                     check_batch_options, guarded, setup_logging)
 from .photos import make_runner, run_photos
 
 
@@ -18,25 +20,25 @@ from .photos import make_runner, run_photos
 def deblur(
     inputs: Inputs,
     output: Output = None,
-    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")] = False,
+    recursive: Recursive = False,
     suffix: Annotated[str, typer.Option(help="Added to each output's stem.")] = "_deblurred",
-    format: Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")] = "same",
-    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (JPEG: 4:4:4 chroma).")] = 95,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs (never inputs).")] = False,
-    skip_existing: Annotated[bool, typer.Option(help="Skip files whose output exists (resume a batch).")] = False,
+    format: FormatOpt = "same",
+    quality: Quality = 95,
+    overwrite: Overwrite = False,
+    skip_existing: SkipExisting = False,
     model: Model = None,
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring).")] = None,
     method: Annotated[str, typer.Option(help="With --prior: 'dpa' (learned prior) or 'psf' (classical deconvolution with the calibrated PSF field).")] = "dpa",
     allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
-    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")] = 1.0,
+    strength: Strength = 1.0,
     device: Device = "auto",
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     overlap: Overlap = None,
-    batch: Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")] = 1,
-    compare: Annotated[bool, typer.Option(help="Also write <output>_compare.<ext>: before | after.")] = False,
-    max_megapixels: Annotated[float, typer.Option(help="Refuse photos larger than this.")] = 200.0,
+    batch: Batch = 1,
+    compare: Compare = False,
+    max_megapixels: MaxMP = 200.0,
     as_json: Json = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -48,10 +50,7 @@ def deblur(
         raise UsageError(f"--method {method!r}: expected dpa or psf")
     if method == "psf" and prior is None:
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
-    if overwrite and skip_existing:
-        raise UsageError("--overwrite and --skip-existing contradict each other")
-    if format not in ("same", "png", "jpg", "tiff", "webp"):
-        raise UsageError(f"--format {format!r}: expected same, png, jpg, tiff or webp")
+    check_batch_options(overwrite, skip_existing, format)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     from ..models.loader import load_model
 

@@ -10,7 +10,9 @@ import typer
 from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
-from .common import Debug, Device, Inputs, Json, Model, Output, Overlap, PrecisionOpt, Quiet, TileOpt, WeightsPath, guarded, setup_logging
+from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
+                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
+                     check_batch_options, guarded, setup_logging)
 from .photos import make_runner, run_photos
 
 ESTIMATORS = ("edge",)
@@ -20,25 +22,25 @@ ESTIMATORS = ("edge",)
 def defocus(
     inputs: Inputs,
     output: Output = None,
-    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")] = False,
+    recursive: Recursive = False,
     suffix: Annotated[str, typer.Option(help="Added to each output's stem.")] = "_defocused",
-    format: Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")] = "same",
-    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs (never inputs).")] = False,
-    skip_existing: Annotated[bool, typer.Option(help="Skip files whose output exists.")] = False,
+    format: FormatOpt = "same",
+    quality: Quality = 95,
+    overwrite: Overwrite = False,
+    skip_existing: SkipExisting = False,
     blur_map: Annotated[Path | None, typer.Option(help="Per-pixel disk radius: 16-bit PNG/TIFF (radius × 1000) or .npy (px), photo-sized, upright.")] = None,
     save_map: Annotated[bool, typer.Option(help="Also write <output>_blurmap.png (16-bit, radius × 1000) and a colour preview with a legend.")] = False,
     estimator: Annotated[str, typer.Option(help="Blur-map estimator: edge (Zhuo & Sim gradient ratio + edge-aware propagation).")] = "edge",
     model: Model = None,
     weights: WeightsPath = None,
-    strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")] = 1.0,
+    strength: Strength = 1.0,
     device: Device = "auto",
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     overlap: Overlap = None,
-    batch: Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")] = 1,
-    compare: Annotated[bool, typer.Option(help="Also write a before | after image.")] = False,
-    max_megapixels: Annotated[float, typer.Option(help="Refuse photos larger than this.")] = 200.0,
+    batch: Batch = 1,
+    compare: Compare = False,
+    max_megapixels: MaxMP = 200.0,
     as_json: Json = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -48,10 +50,7 @@ def defocus(
     setup_logging(debug)
     if estimator not in ESTIMATORS:
         raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
-    if overwrite and skip_existing:
-        raise UsageError("--overwrite and --skip-existing contradict each other")
-    if format not in ("same", "png", "jpg", "tiff", "webp"):
-        raise UsageError(f"--format {format!r}: expected same, png, jpg, tiff or webp")
+    check_batch_options(overwrite, skip_existing, format)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
