@@ -20,7 +20,7 @@ from deblurcli.synth.degrade import defocus_blur, to_gamma, to_linear
 
 # The σ table is a compromise between disc edges and natural edges: on dead leaves it reads ~10% low,
 # which stays within 0.5 px up to ~4 px radii (see defocus/estimate.py).
-@pytest.mark.parametrize("lo,hi", [(1.5, 3.5), (1.0, 3.0), (0.75, 2.5)])
+@pytest.mark.parametrize("lo,hi", [(1.5, 4.0), (1.0, 3.0), (0.75, 2.5)])
 def test_estimator_recovers_a_step_in_blur(lo: float, hi: float) -> None:
     img = dead_leaves(np.random.default_rng(1), 384, n=2000)
     rmap = np.where(np.arange(384)[None, :] < 192, lo, hi).astype(np.float32) * np.ones((384, 1), np.float32)
