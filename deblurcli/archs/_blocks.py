@@ -27,15 +27,29 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
+def _box_sum_1d(c: torch.Tensor, n: int, p: int, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Window sums along ``dim`` from a zero-prefixed cumulative sum ``c``; also the window sizes."""
+    i = torch.arange(n, device=c.device)
+    hi = (i + p + 1).clamp(max=n)
+    lo = (i - p).clamp(min=0)
+    return c.index_select(dim, hi) - c.index_select(dim, lo), (hi - lo).to(c.dtype)
+
+
 def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:
-    """Mean over a ``window``×``window`` neighbourhood clipped to the image (separable, exact).
+    """Mean over a ``window``×``window`` neighbourhood clipped to the image (exact box filter).
 
     The local stand-in for global average pooling: identical to it on inputs no larger than
-    ``window // 2 + 1``, and independent of where a tile starts on larger ones.
+    ``window // 2 + 1``, and independent of where a tile starts on larger ones. Computed with
+    integral images in fp32 (O(1) per pixel, whatever the window).
     """
     p = window // 2
-    x = F.avg_pool2d(x, (window, 1), stride=1, padding=(p, 0), count_include_pad=False)
-    return F.avg_pool2d(x, (1, window), stride=1, padding=(0, p), count_include_pad=False)
+    h, w = x.shape[-2:]
+    xf = x.float()
+    c = F.pad(xf.cumsum(-2), (0, 0, 1, 0))
+    s, nh = _box_sum_1d(c, h, p, c.dim() - 2)
+    c = F.pad(s.cumsum(-1), (1, 0))
+    s, nw = _box_sum_1d(c, w, p, c.dim() - 1)
+    return (s / (nh[:, None] * nw[None, :])).to(x.dtype)
 
 
 class ResBlock(nn.Module):
