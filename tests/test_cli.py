@@ -154,3 +154,20 @@ def test_bench_quality_on_procedural_scenes(tiny_registry: Path, tmp_path: Path)
     assert set(q) >= {"blurry input", "unsharp mask", "Wiener (true kernel)", "tiny-lcnet"}
     # Wiener with the true kernel is a strong baseline on motion blur: it must beat the blurry input.
     assert q["Wiener (true kernel)"]["motion"]["psnr"] > q["blurry input"]["motion"]["psnr"]
+
+
+def test_weights_option_loads_a_users_own_file(tiny_registry: Path, tmp_path: Path) -> None:
+    from deblurcli.archs import build
+    from deblurcli.models import store
+
+    from .conftest import TINY, perturb
+
+    mine = tmp_path / "mine.safetensors"
+    store.save(perturb(build("lcnet", TINY["lcnet"]), scale=0.01), mine)
+    src = _photo(tmp_path / "p.jpg")
+    r = invoke(str(src), "--weights", str(mine), "-q")
+    assert r.exit_code == 0, r.output
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    r2 = invoke(str(src), "--weights", str(bad), "--overwrite")
+    assert r2.exit_code == 1 and "not a readable safetensors" in r2.output

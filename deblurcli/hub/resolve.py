@@ -1,14 +1,13 @@
 """Resolve a checkpoint to a verified local file, in this order (each step logged at debug level):
 
-1. ``--weights PATH`` (the user's own file; verified against the entry when one is named),
-2. ``$DEBLUR_WEIGHTS_DIR/<file name>``,
-3. the bundled file inside the package,
-4. the Hugging Face cache (``HF_HOME``),
-5. a download with ``huggingface_hub.hf_hub_download(repo_id, filename, revision=...)`` — honouring
+1. ``$DEBLUR_WEIGHTS_DIR/<file name>``,
+2. the bundled file inside the package,
+3. the Hugging Face cache (``HF_HOME``),
+4. a download with ``huggingface_hub.hf_hub_download(repo_id, filename, revision=...)`` — honouring
    ``HF_HUB_OFFLINE`` and ``HF_ENDPOINT``, with a progress bar.
 
 The sha256 is checked before every load; a mismatching file is refused and, if we downloaded or
-cached it, deleted.
+cached it, deleted. (``--weights PATH`` comes first of all; see ``models.loader.load_file``.)
 """
 
 from __future__ import annotations
@@ -106,12 +105,7 @@ def locate(entry: WeightsEntry) -> tuple[str, Path | None]:
     return ("remote" if entry.hub else "missing"), None
 
 
-def resolve(entry: WeightsEntry, explicit: Path | None = None, download: bool = True) -> Path:
-    if explicit is not None:
-        log.debug("weights: --weights %s", explicit)
-        if not explicit.is_file():
-            raise WeightsError(f"--weights {explicit}: no such file")
-        return verify(explicit, entry)
+def resolve(entry: WeightsEntry, download: bool = True) -> Path:
     env_dir = os.environ.get("DEBLUR_WEIGHTS_DIR")
     if env_dir:
         p = Path(env_dir) / file_name(entry)
