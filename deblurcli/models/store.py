@@ -25,6 +25,7 @@ def save(model: nn.Module, path: Path, extra: dict[str, Any] | None = None) -> N
     tensors = {k: v.detach().float().contiguous() if v.is_floating_point() else v.contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_suffix(path.suffix + ".tmp")
     save_file(tensors, str(tmp), metadata=meta)
+    tmp.chmod(0o644)
     tmp.replace(path)
 
 
