@@ -40,3 +40,21 @@ def test_entry_resolves_verifies_and_runs(wid: str, monkeypatch: pytest.MonkeyPa
 def test_bundled_checkpoints_stay_small() -> None:
     total = sum(e.size for e in REG.entries.values() if e.file)
     assert total < 60e6
+
+
+@pytest.mark.parametrize("wid", sorted(REG.entries))
+def test_trained_entry_is_tile_consistent(wid: str) -> None:
+    """Trained weights have wider effective receptive fields than random ones: hold them to 2/255 too."""
+    import numpy as np
+
+    from deblurcli.engine.runner import BlurMap, Runner, RunConfig
+
+    e = REG.entries[wid]
+    model, _ = load_entry(e)
+    rng = np.random.default_rng(0)
+    import cv2
+
+    img = np.clip(cv2.resize(rng.random((40, 66, 3)).astype(np.float32), (520, 300), interpolation=cv2.INTER_CUBIC), 0, 1)
+    cond = BlurMap(np.full((300, 520), 2.5, np.float32)) if e.arch == "svbr" else None
+    r = Runner(model, RunConfig(precision="fp32"))
+    assert np.abs(r.restore(img, cond, tile=None) - r.restore(img, cond, tile=256)).max() <= 2 / 255

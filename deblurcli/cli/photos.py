@@ -15,7 +15,8 @@ from ..engine.runner import Runner, RunConfig
 from ..errors import UsageError
 from .common import console, out, parse_tile
 
-AUTO_TILE_CPU = 512
+AUTO_TILE_CPU = 1024
+BYTES_PER_PX = 700  # measured peak activation memory per input pixel of the compact nets in bf16, rounded up
 
 
 def make_runner(model, device: str, precision: str, tile: str, overlap: int | None, batch: int) -> Runner:  # type: ignore[no-untyped-def]
@@ -28,16 +29,29 @@ def make_runner(model, device: str, precision: str, tile: str, overlap: int | No
     return runner if t is None else runner.with_config(tile=t)
 
 
+def _available_ram() -> int:
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30
+
+
 def auto_tile(runner: Runner) -> int:
-    """Largest tile that fits comfortably: 512 on CPU (bounded memory, good cache use); on CUDA sized
-    from free memory (~2 KB per pixel of activations in half precision for the compact nets)."""
+    """The largest tile whose activations fit in a quarter of the free memory: big tiles waste less
+    compute on context (a 512 tile with 96 px context per side computes 2.6× its core, a 1024 tile 1.5×).
+    CPU: at most 1024 (keeps peak memory bounded for 24 MP photos); CUDA: up to 4096."""
     import torch
 
     if runner.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(runner.device)
-        side = int((free * 0.5 / 2048) ** 0.5)
-        return max(256, min(4096, side // 64 * 64))
-    return AUTO_TILE_CPU
+        cap = 4096
+    else:
+        free, cap = _available_ram(), AUTO_TILE_CPU
+    side = int((free * 0.25 / BYTES_PER_PX) ** 0.5)
+    return max(256, min(cap, side // 64 * 64))
 
 
 def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: bool, as_json: bool, title: str) -> None:
