@@ -18,7 +18,7 @@ def gflop_per_mp(model: nn.Module, arch: str, side: int = 256) -> float:
 
     x = torch.rand(1, 3, side, side)
     kw = {"blur_map": torch.ones(1, 1, side, side)} if arch == "svbr" else {}
-    with torch.inference_mode(), FlopCounterMode(display=False) as fc:
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
         model.eval()(x, **kw)
     return fc.get_total_flops() / 1e9 * (1e6 / (side * side))
 
