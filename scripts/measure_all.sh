@@ -13,3 +13,4 @@ deblur bench --size 1280x720 --size 4000x3000 --runs 2 --json docs/bench_cpu.jso
 python scripts/memory_24mp.py | tee docs/memory_24mp.txt
 python scripts/batch_utilisation.py --count 100 --size 1280x720 | tee docs/batch_utilisation.txt
 python scripts/curves.py
+python scripts/readme_tables.py

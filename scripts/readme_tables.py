@@ -1,0 +1,73 @@
+"""Render docs/*.json (written by scripts/measure_all.sh) as the markdown tables in README.md,
+between the <!-- TABLES --> markers. Every number in those tables comes from these files.
+
+    python scripts/readme_tables.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _load(name: str) -> dict | None:
+    p = DOCS / name
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def quality_table(q: dict, title: str) -> list[str]:
+    sets = sorted({s for row in q.values() for s in row})
+    out = [f"**{title}** (PSNR dB / SSIM)", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---:|" * len(sets)]
+    for method, row in q.items():
+        out.append(f"| {method} | " + " | ".join(f"{row[s]['psnr']:.2f} / {row[s]['ssim']:.3f}" if s in row else "—" for s in sets) + " |")
+    return out + [""]
+
+
+def timing_table(d: dict, title: str) -> list[str]:
+    m = d["machine"]
+    out = [f"**{title}** — {m['cpu']}, {m['cores']} cores, torch {m['torch']}; matmul peak "
+           + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in d["matmul_peak_gflops"].items()), "",
+           "| model | size | precision | tile | ms (median) | s/MP | peak MB | params | GFLOP/MP | GFLOP/s | % of peak |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in d["results"]:
+        share = f"{100 * r['peak_share']:.0f}%" if r.get("peak_share") else "—"
+        out.append(f"| {r['model']} | {r['size']} | {r['precision']} | {r['tile']} | {r['ms_median']:.0f} | {r['s_per_mp']:.3f} | "
+                   f"{r['peak_mb']:.0f} | {r['params'] / 1e6:.2f} M | {r['gflop_per_mp']:.0f} | {r['gflops']:.0f} | {share} |")
+    return out + [""]
+
+
+def main() -> None:
+    lines: list[str] = []
+    q = _load("quality.json")
+    if q and "quality" in q:
+        lines += quality_table(q["quality"], f"Quality by degradation — {q['images']}, {q['count']} images per set, fixed seed "
+                               "(`deblur bench --quality --val --count 24`)")
+    c = _load("calibration.json")
+    if c and "calibration" in c:
+        lines += quality_table(c["calibration"], "Calibrated deblurring on simulated camera modules (`deblur bench --calibration --val --count 24`)")
+    d = _load("defocus.json")
+    if d and "defocus" in d:
+        lines += quality_table(d["defocus"], f"Defocus (`deblur bench --defocus --val --count 24`); blur-map estimator mean "
+                               f"absolute radius error {d['defocus_estimator_mae_px']:.2f} px")
+    for name, title in (("bench_cpu.json", "Speed of the shipped checkpoints (`deblur bench --size 1280x720 --size 4000x3000`)"),
+                        ("bench_arch_cpu.json", "Speed of every architecture's compact configuration (`deblur bench --arch all`)")):
+        t = _load(name)
+        if t:
+            lines += timing_table(t, title)
+    for name in ("memory_24mp.txt", "batch_utilisation.txt"):
+        p = DOCS / name
+        if p.exists():
+            lines += ["```", p.read_text().strip(), "```", ""]
+    readme = (ROOT / "README.md").read_text()
+    block = "<!-- TABLES: filled from docs/*.txt, produced by scripts/measure_all.sh -->\n" + "\n".join(lines) + "<!-- /TABLES -->"
+    readme = re.sub(r"<!-- TABLES:.*?(<!-- /TABLES -->|(?=\n## ))", lambda _: block, readme, count=1, flags=re.S)
+    (ROOT / "README.md").write_text(readme)
+    print("README tables updated")
+
+
+if __name__ == "__main__":
+    main()
