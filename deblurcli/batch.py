@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import DeblurError, InputError, OutputExistsError, UsageError
+from .errors import DeblurError, OutputExistsError, UsageError
 from .io.images import EXT_FOR, FORMATS, Photo, read_photo, write_photo
 
 IMAGE_EXTS = tuple(FORMATS)
@@ -201,4 +201,4 @@ def _finish(fut: Future, res: FileResult) -> FileResult:
     return res
 
 
-__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "InputError", "plan_jobs", "run_batch"]
+__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "plan_jobs", "run_batch"]

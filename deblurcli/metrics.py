@@ -1,10 +1,6 @@
-"""PSNR / SSIM on tensors (B, C, H, W) in [0, 1], and small timing helpers."""
+"""PSNR / SSIM on tensors (B, C, H, W) in [0, 1]."""
 
 from __future__ import annotations
-
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -46,13 +42,3 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-image mean SSIM (B,)."""
     return ssim_map(a, b).flatten(1).mean(1)
-
-
-@contextmanager
-def stopwatch() -> Iterator[list[float]]:
-    out: list[float] = []
-    t = time.perf_counter()
-    try:
-        yield out
-    finally:
-        out.append(time.perf_counter() - t)

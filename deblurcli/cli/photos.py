@@ -109,7 +109,3 @@ def summarise(results: list[FileResult], seconds: float, quiet: bool, as_json: b
             console.print(f"  [red]✗[/] {r.src}: {r.reason}")
         elif r.status == "done" and len(results) <= 20:
             console.print(f"  [green]✓[/] {r.src} → {r.dest}")
-
-
-def existing_paths(paths: list[Path]) -> list[Path]:
-    return [p for p in paths if p.exists()]

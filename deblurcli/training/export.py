@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -11,18 +10,11 @@ import torch
 
 from .. import archs
 from ..hub.registry import BUNDLED_TOML, update_entry
+from ..hub.resolve import sha256_of
 from ..models import store
 from .config import from_dict
 
 PKG_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIGHTS, toml: Path | None = None) -> Path:
@@ -47,7 +39,7 @@ def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIG
             "arch": cfg.arch,
             "task": cfg.task,
             "file": f"weights/{out.name}",
-            "sha256": sha256(out),
+            "sha256": sha256_of(out),
             "size": out.stat().st_size,
             "license": cfg.license,
             "recipe": recipe,
