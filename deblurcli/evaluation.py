@@ -115,25 +115,32 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig) -> Ta
     return t
 
 
-def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, items: list[dict], run_cfg: RunConfig) -> tuple[Table, float]:
-    """SVBR-Net with the true vs the estimated map, the blind default model, the input; estimator MAE."""
-    from .defocus.estimate import estimate_radius
+def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, items: list[dict], run_cfg: RunConfig,
+            learned: nn.Module | None = None) -> tuple[Table, dict[str, float]]:
+    """SVBR-Net with the true map and with each estimator's map, the blind default model, the input;
+    and each estimator's mean |radius error| (px)."""
+    from .defocus.estimate import estimate_radius, estimate_radius_learned
 
     runner = Runner(svbr, run_cfg)
-    rows: dict[str, list[tuple[float, float]]] = {"blurry input": [], "SVBR-Net, true map": [], "SVBR-Net, estimated map": []}
-    maes = []
+    estimators: dict[str, Callable[[np.ndarray], np.ndarray]] = {"edge": estimate_radius}
+    if learned is not None:
+        estimators["learned"] = lambda img: estimate_radius_learned(img, learned)
+    rows: dict[str, list[tuple[float, float]]] = {"blurry input": [], "SVBR-Net, true map": []}
+    rows |= {f"SVBR-Net, {k} estimated map": [] for k in estimators}
+    maes: dict[str, list[float]] = {k: [] for k in estimators}
     brunner = Runner(blind[1], run_cfg) if blind else None
     if blind:
         rows[f"{blind[0]} (blind)"] = []
     for it in items:
-        est = estimate_radius(it["blur"])
-        maes.append(float(np.abs(est - it["radius"]).mean()))
         rows["blurry input"].append(score(it["blur"], it["sharp"]))
         rows["SVBR-Net, true map"].append(score(runner.restore(it["blur"], BlurMap(it["radius"])), it["sharp"]))
-        rows["SVBR-Net, estimated map"].append(score(runner.restore(it["blur"], BlurMap(est)), it["sharp"]))
+        for k, fn in estimators.items():
+            est = fn(it["blur"])
+            maes[k].append(float(np.abs(est - it["radius"]).mean()))
+            rows[f"SVBR-Net, {k} estimated map"].append(score(runner.restore(it["blur"], BlurMap(est)), it["sharp"]))
         if brunner is not None and blind:
             rows[f"{blind[0]} (blind)"].append(score(brunner.restore(it["blur"]), it["sharp"]))
     t = Table({})
     for k, v in rows.items():
         t.add(k, "defocus", v)
-    return t, float(np.mean(maes))
+    return t, {k: float(np.mean(v)) for k, v in maes.items()}

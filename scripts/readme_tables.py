@@ -51,8 +51,11 @@ def main() -> None:
         lines += quality_table(c["calibration"], "Calibrated deblurring on simulated camera modules (`deblur bench --calibration --val --count 24`)")
     d = _load("defocus.json")
     if d and "defocus" in d:
-        lines += quality_table(d["defocus"], f"Defocus (`deblur bench --defocus --val --count 24`); blur-map estimator mean "
-                               f"absolute radius error {d['defocus_estimator_mae_px']:.2f} px")
+        maes = d["defocus_estimator_mae_px"]
+        maes = maes if isinstance(maes, dict) else {"edge": maes}
+        err = ", ".join(f"{k} {v:.2f} px" for k, v in maes.items())
+        lines += quality_table(d["defocus"], f"Defocus (`deblur bench --defocus --val --count 24`); blur-map estimators' mean "
+                               f"absolute radius error: {err}")
     for name, title in (("bench_cpu.json", "Speed of the shipped checkpoints (`deblur bench --size 1280x720 --size 4000x3000`)"),
                         ("bench_arch_cpu.json", "Speed of every architecture's compact configuration (`deblur bench --arch all`)")):
         t = _load(name)

@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from .attgan import AttentionGenerator, AttGANConfig
+from .blurmap import BlurMapConfig, BlurMapNet
 from .dpa import DistortionPriorDeblur, DPAConfig
 from .lcnet import LCNet, LCNetConfig
 from .mtwd import MTWDConfig, MTWDNet
@@ -24,6 +25,7 @@ class ArchSpec:
     module: type[nn.Module]
     config: type
     paper: str
+    output: str = "image"  # "image": a restored RGB photo; "radius": a per-pixel defocus radius map (px)
 
 
 ARCHS: dict[str, ArchSpec] = {
@@ -34,8 +36,11 @@ ARCHS: dict[str, ArchSpec] = {
         ArchSpec("lcnet", LCNet, LCNetConfig, "Su, Yuan, Wang, local correlation block"),
         ArchSpec("svbr", SVBRNet, SVBRConfig, "Karaali & Jung, SVBR-Net"),
         ArchSpec("attgan", AttentionGenerator, AttGANConfig, "Lenka, Mittal, Pandey, blind deblurring using GANs"),
+        ArchSpec("blurmap", BlurMapNet, BlurMapConfig, "ours: learned defocus map estimator for SVBR-Net", "radius"),
     )
 }
+
+RESTORERS = tuple(n for n, s in ARCHS.items() if s.output == "image")
 
 
 def config_from_dict(arch: str, hparams: dict[str, Any]) -> Any:

@@ -19,12 +19,12 @@ def _size(s: str) -> tuple[int, int]:
 
 
 def _archs(names: list[str]) -> dict[str, tuple[object, str]]:
-    from ..archs import ARCHS, build
+    from ..archs import RESTORERS, build
 
-    chosen = list(ARCHS) if names == ["all"] else names
+    chosen = list(RESTORERS) if names == ["all"] else names
     for n in chosen:
-        if n not in ARCHS:
-            raise UsageError(f"--arch {n!r}: known: {', '.join(ARCHS)}")
+        if n not in RESTORERS:
+            raise UsageError(f"--arch {n!r}: known restoration archs: {', '.join(RESTORERS)}")
     return {f"{n} (compact, untrained)": (build(n).eval(), n) for n in chosen}
 
 
@@ -32,8 +32,10 @@ def _models(ids: list[str]) -> dict[str, tuple[object, str]]:
     from ..hub.registry import load_registry
     from ..models.loader import load_entry
 
+    from ..archs import RESTORERS
+
     reg = load_registry()
-    chosen = list(reg.entries) if not ids or ids == ["all"] else ids
+    chosen = [i for i, e in reg.entries.items() if e.arch in RESTORERS] if not ids or ids == ["all"] else ids
     return {i: (load_entry(reg.get(i))[0], reg.get(i).arch) for i in chosen}
 
 

@@ -73,11 +73,17 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         svbr_e = reg.default_for("defocus")
         blind_e = reg.default_for("deblur")
         ms = _models([svbr_e.id, blind_e.id])
+        learned = None
+        if "blurmap" in reg.defaults:
+            from ..models.loader import load_entry
+
+            learned = load_entry(reg.default_for("blurmap"))[0]
         items = ev.degraded_sets(imgs, ("defocus",), seed=2025)["defocus"]
         with console.status("defocus …"):
-            table, mae = ev.defocus(ms[svbr_e.id][0], (blind_e.id, ms[blind_e.id][0]), items, cfg)  # type: ignore[arg-type]
-        report["defocus"] = _print(table, f"defocus ({svbr_e.id}); estimator mean |radius error| = {mae:.2f} px")
-        report["defocus_estimator_mae_px"] = mae
+            table, maes = ev.defocus(ms[svbr_e.id][0], (blind_e.id, ms[blind_e.id][0]), items, cfg, learned)  # type: ignore[arg-type]
+        err = ", ".join(f"{k} {v:.2f} px" for k, v in maes.items())
+        report["defocus"] = _print(table, f"defocus ({svbr_e.id}); estimators' mean |radius error|: {err}")
+        report["defocus_estimator_mae_px"] = maes
     if json_file:
         json_file.write_text(json.dumps(report, indent=2))
         console.print(f"wrote {json_file}")

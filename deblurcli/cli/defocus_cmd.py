@@ -15,7 +15,9 @@ from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, Max
                      check_batch_options, guarded, setup_logging)
 from .photos import make_runner, run_photos
 
-ESTIMATORS = ("edge",)
+ESTIMATORS = ("edge", "learned")
+# The estimator that measures best on the defocus validation table (`deblur bench --defocus --val`).
+DEFAULT_ESTIMATOR = "learned"
 
 
 @guarded
@@ -30,7 +32,7 @@ def defocus(
     skip_existing: SkipExisting = False,
     blur_map: Annotated[Path | None, typer.Option(help="Per-pixel disk radius: 16-bit PNG/TIFF (radius × 1000) or .npy (px), photo-sized, upright.")] = None,
     save_map: Annotated[bool, typer.Option(help="Also write <output>_blurmap.png (16-bit, radius × 1000) and a colour preview with a legend.")] = False,
-    estimator: Annotated[str, typer.Option(help="Blur-map estimator: edge (Zhuo & Sim gradient ratio + edge-aware propagation).")] = "edge",
+    estimator: Annotated[str, typer.Option(help="Blur-map estimator: learned (a small CNN trained on synthetic defocus; weights.toml's blurmap default) or edge (Zhuo & Sim gradient ratio + edge-aware propagation).")] = DEFAULT_ESTIMATOR,
     model: Model = None,
     weights: WeightsPath = None,
     strength: Strength = 1.0,
@@ -54,7 +56,7 @@ def defocus(
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
-    from ..defocus.estimate import estimate_radius
+    from ..defocus.estimate import estimate_radius, estimate_radius_learned
     from ..defocus.mapfile import preview, read_blur_map, write_blur_map
     from ..engine.runner import BlurMap
     from ..io.images import write_photo
@@ -64,10 +66,18 @@ def defocus(
     if entry.arch != "svbr":
         raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
     runner = make_runner(net, device, precision, tile, overlap, batch)
+    if estimator == "learned" and blur_map is None:
+        est_net, est_entry = load_model(None, "blurmap")
+        if est_entry.arch != "blurmap":
+            raise UsageError(f"weights.toml's blurmap default {est_entry.id} is a {est_entry.arch} model, not a blur-map estimator")
+        est_net = est_net.to(runner.device)
+        estimate = lambda rgb: estimate_radius_learned(rgb, est_net)  # noqa: E731
+    else:
+        estimate = estimate_radius
 
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
         shape = photo.pixels.shape[:2]
-        radius = read_blur_map(blur_map, shape) if blur_map is not None else estimate_radius(photo.rgb())
+        radius = read_blur_map(blur_map, shape) if blur_map is not None else estimate(photo.rgb())
         if save_map and job.dest is not None:
             dest = job.dest
             write_blur_map(radius, dest.with_name(dest.stem + "_blurmap.png"))

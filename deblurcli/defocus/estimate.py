@@ -13,8 +13,13 @@ Work happens on a copy whose long side is at most ``work_side``; radii are scale
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 from .maps import edge_mask, propagate
 
@@ -79,11 +84,25 @@ def _refine(dense: np.ndarray, img: np.ndarray) -> np.ndarray:
     return _guided(gray, dense.astype(np.float32), 8, 1e-3)
 
 
-def estimate_radius(img: np.ndarray, work_side: int = 1024) -> np.ndarray:
-    """Dense per-pixel disk radius (px, at the photo's resolution) for an H×W×3 float image."""
+def _work_copy(img: np.ndarray, work_side: int) -> tuple[np.ndarray, float]:
     h, w = img.shape[:2]
     s = min(1.0, work_side / max(h, w))
-    small = cv2.resize(img, (max(int(w * s), 1), max(int(h * s), 1)), interpolation=cv2.INTER_AREA) if s < 1 else img
+    if s < 1:
+        img = cv2.resize(img, (max(int(w * s), 1), max(int(h * s), 1)), interpolation=cv2.INTER_AREA)
+    return img, s
+
+
+def _to_photo(dense: np.ndarray, shape: tuple[int, int], s: float) -> np.ndarray:
+    """Radii found on the work copy, resampled to the photo and rescaled to its pixels."""
+    h, w = shape
+    if s < 1:
+        dense = cv2.resize(dense, (w, h), interpolation=cv2.INTER_LINEAR) / s
+    return dense.astype(np.float32)
+
+
+def estimate_radius(img: np.ndarray, work_side: int = 1024) -> np.ndarray:
+    """Dense per-pixel disk radius (px, at the photo's resolution) for an H×W×3 float image."""
+    small, s = _work_copy(img, work_side)
     sigma, mask = sparse_sigma(small)
     r = np.clip(sigma_to_radius(sigma), R_MIN, R_MAX * 2).astype(np.float32)
     med, known = block_median(r, mask, BLOCK)
@@ -91,7 +110,22 @@ def estimate_radius(img: np.ndarray, work_side: int = 1024) -> np.ndarray:
     grid = propagate(np.nan_to_num(med), known, coarse, radius=2)
     up = cv2.resize(grid, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
     dense = _refine(up, small)
-    dense = np.clip(dense, R_MIN, R_MAX * 2)
-    if s < 1:
-        dense = cv2.resize(dense, (w, h), interpolation=cv2.INTER_LINEAR) / s
-    return dense.astype(np.float32)
+    return _to_photo(np.clip(dense, R_MIN, R_MAX * 2), img.shape[:2], s)
+
+
+def estimate_radius_learned(img: np.ndarray, net: "torch.nn.Module", work_side: int = 1024) -> np.ndarray:
+    """The learned estimator (``archs.blurmap``) on the same work copy; radii in the photo's pixels.
+
+    The work copy is at most ``work_side`` on its long side (≤ 1 MP for 4:3), small enough to run
+    whole: no tiling, so no seams in the map."""
+    import torch
+
+    from ..engine.runner import pick_precision
+
+    small, s = _work_copy(img, work_side)
+    x = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None].float()
+    dev = next(net.parameters()).device
+    dt = pick_precision("auto", dev)
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32):
+        r = net.eval()(x.to(dev)).float()[0, 0].cpu().numpy()
+    return _to_photo(np.clip(r, R_MIN, R_MAX * 2), img.shape[:2], s)

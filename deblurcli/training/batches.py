@@ -40,7 +40,7 @@ class BatchStream(IterableDataset):
         if cal:
             out["cal_blur"] = _to_tensor([it["cal_blur"] for it in items])
             out["cal_sharp"] = _to_tensor([it["cal_sharp"] for it in items])
-        if self.cfg.arch == "svbr":
+        if self.cfg.arch in ("svbr", "blurmap"):
             zeros = np.full((self.cfg.crop, self.cfg.crop), 0.0, np.float32)
             out["radius"] = _to_tensor([it.get("radius", zeros) for it in items])
         return out

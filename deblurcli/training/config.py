@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 from ..synth.data import Mix
 
-Loss = Literal["dpa", "mtwd", "lcnet", "svbr", "attgan"]
+Loss = Literal["dpa", "mtwd", "lcnet", "svbr", "attgan", "blurmap"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     id: str  # weights.toml entry this run produces, e.g. "dpa-compact"
     arch: str
-    task: Literal["motion", "defocus", "prior"] = "motion"
+    task: Literal["motion", "defocus", "prior", "blurmap"] = "motion"
     hparams: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     steps: int = 100_000

@@ -45,10 +45,17 @@ def svbr_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: Trai
     return losses.ssim_loss(model(b["blur"], radius), b["sharp"])
 
 
+def blurmap_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
+    """L1 on the radius (px); already-sharp samples carry radius 0, clamped to the net's floor."""
+    target = b["radius"].float().clamp(min=model.cfg.r_min)
+    return (model(b["blur"]) - target).abs().mean()
+
+
 STEPS: dict[str, StepFn] = {
     "dpa": dpa_step,
     "mtwd": mtwd_step,
     "lcnet": content_step,
     "attgan": content_step,
     "svbr": svbr_step,
+    "blurmap": blurmap_step,
 }

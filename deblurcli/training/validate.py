@@ -48,9 +48,25 @@ def score(restored: torch.Tensor, sharp: np.ndarray) -> tuple[float, float]:
     return float(psnr(r, s).mean()), float(ssim(r, s).mean())
 
 
+@torch.inference_mode()
+def validate_blurmap(model: nn.Module, n: int, size: int, bf16: bool = True) -> dict[str, dict[str, float]]:
+    """{"defocus": {mae, mae_edge}}: mean |radius error| (px) of the learned and the edge estimator."""
+    from ..defocus.estimate import estimate_radius
+
+    data = valset.load("defocus", n=n, size=size)
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+    with ctx:
+        est = model(_t(data["blur"])).float()[:, 0].numpy()
+    true = data["radius"]
+    edge = np.stack([estimate_radius(b) for b in data["blur"]])
+    return {"defocus": {"mae": float(np.abs(est - true).mean()), "mae_edge": float(np.abs(edge - true).mean())}}
+
+
 def validate(model: nn.Module, arch: str, kinds: tuple[str, ...], n: int, size: int, bf16: bool = True) -> dict[str, dict[str, float]]:
-    """{kind[/mode]: {psnr, ssim, psnr_input, ssim_input}}."""
+    """{kind[/mode]: {psnr, ssim, psnr_input, ssim_input}}; for the blur-map estimator, its MAE."""
     model.eval()
+    if arch == "blurmap":
+        return validate_blurmap(model, n, size, bf16)
     res: dict[str, dict[str, float]] = {}
     for kind in kinds:
         if arch == "svbr" and kind != "defocus":
