@@ -19,6 +19,7 @@ TINY = {
     "lcnet": {"channels": [4, 8, 8]},
     "svbr": {"channels": [4, 8, 8, 8], "map_channels": [4, 4, 4, 4]},
     "attgan": {"channels": [4, 8, 8, 8]},
+    "blurmap": {"channels": [4, 8, 8, 8], "context": 3},
 }
 
 
@@ -56,12 +57,13 @@ def tiny_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "weights"
     folder.mkdir()
     entries = {}
-    for arch, task in (("dpa", "motion"), ("svbr", "defocus"), ("lcnet", "motion")):
+    for arch, task in (("dpa", "motion"), ("svbr", "defocus"), ("lcnet", "motion"), ("blurmap", "blurmap")):
         m = perturb(build(arch, TINY[arch]), scale=0.01)
         f = folder / f"tiny-{arch}.safetensors"
         store.save(m, f)
         entries[f"tiny-{arch}"] = (arch, f, task)
-    toml = write_registry(folder, entries, {"deblur": "tiny-dpa", "calibrate": "tiny-dpa", "defocus": "tiny-svbr"})
+    toml = write_registry(folder, entries, {"deblur": "tiny-dpa", "calibrate": "tiny-dpa", "defocus": "tiny-svbr",
+                                            "blurmap": "tiny-blurmap"})
     monkeypatch.setenv("DEBLUR_WEIGHTS_TOML", str(toml))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return toml

@@ -34,8 +34,11 @@ def test_shape_odd_sizes_and_finite(net: tuple[str, torch.nn.Module]) -> None:
         x, kw = _inputs(arch, h, w)
         with torch.no_grad():
             y = m(x, **kw)
-        assert y.shape == x.shape
+        channels = 1 if ARCHS[arch].output == "radius" else 3
+        assert y.shape == (x.shape[0], channels, *x.shape[2:])
         assert torch.isfinite(y).all()
+        if ARCHS[arch].output == "radius":  # a disk radius: never below the net's floor
+            assert (y >= m.cfg.r_min).all()
 
 
 def test_every_parameter_gets_a_gradient(net: tuple[str, torch.nn.Module]) -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
 from deblurcli.cli.main import app, route
-from deblurcli.defocus.estimate import estimate_radius
+from deblurcli.defocus.estimate import estimate_radius, estimate_radius_learned
 from deblurcli.defocus.mapfile import SCALE, read_blur_map
 from deblurcli.errors import InputError
 from deblurcli.synth.data import dead_leaves
@@ -71,3 +72,39 @@ def test_defocus_cli_save_map_and_blur_map(tiny_registry: Path, tmp_path: Path) 
     assert r3.exit_code == 0, r3.output
     r4 = CliRunner().invoke(app, route(["defocus", str(src), "--model", "tiny-dpa", "--suffix", "_d"]))
     assert r4.exit_code == 2 and "svbr" in r4.output
+
+
+class _ConstRadius(torch.nn.Module):
+    """A stand-in estimator that answers 2 px everywhere on whatever it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x[:, :1], 2.0) + self.w
+
+
+def test_learned_estimator_scales_radii_to_the_photo() -> None:
+    """The net runs on a work copy ≤ work_side; radii come back in the photo's pixels, photo-sized."""
+    img = np.random.default_rng(0).random((300, 400, 3)).astype(np.float32)
+    r = estimate_radius_learned(img, _ConstRadius(), work_side=200)
+    assert r.shape == (300, 400)
+    assert np.allclose(r, 4.0, atol=1e-3)  # 2 px at half size
+    assert np.allclose(estimate_radius_learned(img, _ConstRadius(), work_side=1024), 2.0, atol=1e-3)
+
+
+def test_defocus_cli_estimators(tiny_registry: Path, tmp_path: Path) -> None:
+    """Both estimators run; the saved map differs between them; an unknown one is a usage error."""
+    img = dead_leaves(np.random.default_rng(4), 96, n=600)[:64, :96]
+    src = tmp_path / "p.png"
+    Image.fromarray((img * 255).astype(np.uint8)).save(src)
+    maps = {}
+    for est in ("edge", "learned"):
+        r = CliRunner().invoke(app, route(["defocus", str(src), "--estimator", est, "--suffix", f"_{est}", "--save-map", "-q"]))
+        assert r.exit_code == 0, r.output
+        maps[est] = cv2.imread(str(tmp_path / f"p_{est}_blurmap.png"), cv2.IMREAD_UNCHANGED)
+    assert maps["edge"].shape == maps["learned"].shape == (64, 96)
+    assert not np.array_equal(maps["edge"], maps["learned"])
+    r = CliRunner().invoke(app, route(["defocus", str(src), "--estimator", "oracle", "--suffix", "_x"]))
+    assert r.exit_code == 2 and "edge, learned" in r.output

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deblurcli.archs import ARCHS, build
+from deblurcli.archs import RESTORERS, build
 from deblurcli.engine.runner import BlurMap, PriorField, Runner, RunConfig
 from deblurcli.engine.tiling import plan
 
@@ -44,7 +44,7 @@ def _image(h: int, w: int) -> np.ndarray:
     return np.clip(img + 0.05 * rng.standard_normal((h, w, 3)).astype(np.float32), 0, 1)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHS))
+@pytest.mark.parametrize("arch", sorted(RESTORERS))
 def test_tiled_equals_untiled(arch: str) -> None:
     """The engine's promise: tile 256 vs no tiling differ by at most 2/255 at any pixel."""
     torch.manual_seed(0)

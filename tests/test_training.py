@@ -47,14 +47,14 @@ def _batch(arch: str, rng: np.random.Generator) -> dict[str, torch.Tensor]:
     import cv2
 
     imgs = [cv2.GaussianBlur(i, (0, 0), 2) for i in imgs]
-    mix = Mix(motion=0, nonuniform=0, lens=0, defocus=1, gaussian=0, sharp=0, frames=0) if arch == "svbr" else Mix(frames=0)
+    mix = Mix(motion=0, nonuniform=0, lens=0, defocus=1, gaussian=0, sharp=0, frames=0) if arch in ("svbr", "blurmap") else Mix(frames=0)
     sampler = PairSampler(imgs, None, mix, dead_leaves_p=0.5)
     items = [sampler.sample(rng, 32, calibration=arch == "dpa") for _ in range(2)]
     t = lambda k: torch.from_numpy(np.stack([it[k] for it in items])).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     b = {"blur": t("blur"), "sharp": t("sharp")}
     if arch == "dpa":
         b |= {"cal_blur": t("cal_blur"), "cal_sharp": t("cal_sharp")}
-    if arch == "svbr":
+    if arch in ("svbr", "blurmap"):
         b["radius"] = torch.from_numpy(np.stack([it["radius"] for it in items]))[:, None]
     return b
 

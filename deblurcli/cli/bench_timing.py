@@ -9,9 +9,10 @@ import torch
 from rich.table import Table
 
 from ..benchmark import machine, matmul_peak, time_model
-from ..engine.runner import Runner, RunConfig, pick_device
+from ..engine.runner import pick_device
 from ..metrics_model import model_stats
-from .common import console, parse_tile
+from .common import console
+from .photos import make_runner
 
 
 def _cond(arch: str, model):  # type: ignore[no-untyped-def]
@@ -30,17 +31,17 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
 
     models = _archs(arch_names) if arch_names else _models(ids)
     dev = pick_device(device)
-    t = parse_tile(tile)
     peaks = {str(dt).replace("torch.", ""): matmul_peak(dev, dt) for dt in (torch.float32, torch.bfloat16)}
     results = []
-    tiles: list[int | None] = [256, 384, 512, 768, 1024, None] if recommend else [512 if t == "auto" else t]  # type: ignore[list-item]
+    # "auto" is the rule `deblur` itself uses (photos.auto_tile), so bench times what users get.
+    tiles = ["256", "384", "512", "768", "1024", "none"] if recommend else [tile]
     precs = ["fp32", "bf16"] if recommend else precisions
     with console.status("timing …") as status:
         for mid, (model, arch) in models.items():
             stats = model_stats(model, arch)  # type: ignore[arg-type]
             for prec in precs:
                 for tl in tiles:
-                    runner = Runner(model, RunConfig(device=str(dev), precision=prec, tile=tl))  # type: ignore[arg-type]
+                    runner = make_runner(model, str(dev), prec, tl, None, 1)
                     for size in sizes:
                         status.update(f"{mid} {size[0]}x{size[1]} {prec} tile {tl}")
                         r = time_model(mid, runner, size, runs, warmup, stats["gflop_per_mp"], int(stats["params"]),

@@ -20,6 +20,8 @@ def _headline(e: WeightsEntry) -> str:
     m = e.metrics.get("motion") or e.metrics.get("defocus") or next(iter(e.metrics.values()), None)
     if isinstance(m, dict) and "psnr" in m and "psnr_input" in m:
         return f"{m['psnr']:.2f} dB ({m['psnr'] - m['psnr_input']:+.2f})"
+    if isinstance(m, dict) and "mae" in m:  # the blur-map estimator
+        return f"radius error {m['mae']:.2f} px" + (f" (edge: {m['mae_edge']:.2f})" if "mae_edge" in m else "")
     return "—"
 
 

@@ -40,7 +40,12 @@ def svbr_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: Trai
         maps = []
         for r, im in zip(radius, b["blur"]):
             keep = rng.random() < 0.5
-            maps.append(r[0] if keep else degrade_map(r[0].float().numpy(), im.float().permute(1, 2, 0).numpy(), rng))
+            if keep:
+                maps.append(r[0])
+                continue
+            m = degrade_map(r[0].float().numpy(), im.float().permute(1, 2, 0).numpy(), rng)
+            # An estimator's error is also a bias over the whole photo: scale by exp(U(-j, j)).
+            maps.append(m * float(np.exp(rng.uniform(-cfg.map_scale_jitter, cfg.map_scale_jitter))))
         radius = torch.stack(maps).unsqueeze(1)
     return losses.ssim_loss(model(b["blur"], radius), b["sharp"])
 
