@@ -15,16 +15,13 @@ from torch import nn
 
 from .classical import field_deconvolve, unsharp, wiener
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
-from .metrics import psnr, ssim
+from .metrics import scores
 from .synth.degrade import LensField, degrade, sensor
 
-BORDER = 8
-
-
 def score(restored: np.ndarray, sharp: np.ndarray) -> tuple[float, float]:
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a[BORDER:-BORDER, BORDER:-BORDER])).permute(2, 0, 1)[None].float()  # noqa: E731
-    r, s = t(np.clip(restored, 0, 1)), t(sharp)
-    return float(psnr(r, s)[0]), float(ssim(r, s)[0])
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]  # noqa: E731
+    p, s = scores(t(restored), t(sharp))
+    return float(p[0]), float(s[0])
 
 
 @dataclass

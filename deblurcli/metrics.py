@@ -42,3 +42,15 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-image mean SSIM (B,)."""
     return ssim_map(a, b).flatten(1).mean(1)
+
+
+BORDER = 8  # scores ignore a thin border: reflect-padded blur at image edges is not a camera's blur
+
+
+def scores(restored: torch.Tensor, sharp: torch.Tensor, border: int = BORDER) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image (PSNR, SSIM) of (B, C, H, W) tensors in [0, 1], ``border`` pixels ignored — the one
+    scoring rule of training validation and of `deblur bench --quality`."""
+    b = border
+    r = restored.float().clamp(0, 1)[..., b:-b, b:-b] if b else restored.float().clamp(0, 1)
+    s = sharp.float()[..., b:-b, b:-b] if b else sharp.float()
+    return psnr(r, s), ssim(r, s)

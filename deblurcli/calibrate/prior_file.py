@@ -73,22 +73,11 @@ class CameraPrior:
 
 
 def orient_grid(t: torch.Tensor, o: int) -> torch.Tensor:
-    """Apply EXIF orientation ``o`` to a (1, C, H, W) grid, as images are oriented on read."""
-    if o == 2:
-        return t.flip(-1)
-    if o == 3:
-        return t.flip(-1, -2)
-    if o == 4:
-        return t.flip(-2)
-    if o == 5:
-        return t.transpose(-1, -2)
-    if o == 6:
-        return torch.rot90(t, -1, (-2, -1))
-    if o == 7:
-        return torch.rot90(t.transpose(-1, -2), 2, (-2, -1))
-    if o == 8:
-        return torch.rot90(t, 1, (-2, -1))
-    return t
+    """Apply EXIF orientation ``o`` to a (…, H, W) grid, as images are oriented on read."""
+    from ..io.images import orient
+
+    a = np.moveaxis(t.detach().cpu().numpy(), (-2, -1), (0, 1))
+    return torch.from_numpy(np.moveaxis(orient(a, o), (0, 1), (-2, -1)).copy()).to(t.device, t.dtype)
 
 
 def unorient_grid(t: torch.Tensor, o: int) -> torch.Tensor:

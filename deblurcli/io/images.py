@@ -63,8 +63,9 @@ class Photo:
         return np.repeat(self.pixels, 3, axis=2) if self.gray else self.pixels
 
 
-def _orient(a: np.ndarray, o: int) -> np.ndarray:
-    """Apply EXIF orientation ``o`` (1-8) to an H×W[×C] array."""
+def orient(a: np.ndarray, o: int) -> np.ndarray:
+    """Apply EXIF orientation ``o`` (1-8) to an H×W[×…] array (the one implementation: photos on read,
+    calibration priors and PSF grids on use)."""
     if o == 2:
         a = a[:, ::-1]
     elif o == 3:
@@ -156,7 +157,7 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
     if exif and orientation != 1:
         exif[ORIENTATION] = 1
     exif_bytes = exif.tobytes() if len(exif) else None
-    arr = _orient(arr, orientation)
+    arr = orient(arr, orientation)
     nc = 1 if gray else 3
     alpha = arr[..., nc].copy() if arr.shape[2] > nc else None
     scale = 65535.0 if bits == 16 else 255.0

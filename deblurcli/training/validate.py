@@ -8,10 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..metrics import psnr, ssim
+from ..metrics import scores
 from ..synth import valset
-
-BORDER = 8  # ignore a thin border: reflect-padded blur at image edges is not a camera's blur
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
@@ -42,10 +40,8 @@ def run_model(model: nn.Module, arch: str, data: dict[str, np.ndarray], mode: st
 
 
 def score(restored: torch.Tensor, sharp: np.ndarray) -> tuple[float, float]:
-    s = _t(sharp)
-    b = BORDER
-    r, s = restored[..., b:-b, b:-b], s[..., b:-b, b:-b]
-    return float(psnr(r, s).mean()), float(ssim(r, s).mean())
+    p, s = scores(restored, _t(sharp))
+    return float(p.mean()), float(s.mean())
 
 
 @torch.inference_mode()
