@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Re-measure every figure in README.md. Run on a quiet machine (no training running); writes docs/*.json
-# and docs/*.txt. Needs the data root ($DEBLUR_DATA or ../shared/data) for the validation sets.
+# and docs/*.txt (the tables as printed). Needs the data root ($DEBLUR_DATA or ../shared/data) for the validation sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs
 export COLUMNS=160
-deblur bench --quality --val --count 24 --json docs/quality.json | tee docs/quality.txt
-deblur bench --calibration --val --count 24 --json docs/calibration.json | tee docs/calibration.txt
-deblur bench --defocus --val --count 24 --json docs/defocus.json | tee docs/defocus.txt
-deblur bench --arch all --size 1280x720 --runs 3 --json docs/bench_arch_cpu.json | tee docs/bench_arch_cpu.txt
-deblur bench --size 1280x720 --size 4000x3000 --runs 2 --json docs/bench_cpu.json | tee docs/bench_cpu.txt
+deblur bench --quality --val --count 24 --json docs/quality.json 2>&1 | tee docs/quality.txt
+deblur bench --calibration --val --count 24 --json docs/calibration.json 2>&1 | tee docs/calibration.txt
+deblur bench --defocus --val --count 24 --json docs/defocus.json 2>&1 | tee docs/defocus.txt
+deblur bench --arch all --size 1280x720 --runs 3 --json docs/bench_arch_cpu.json 2>&1 | tee docs/bench_arch_cpu.txt
+deblur bench --size 1280x720 --size 4000x3000 --runs 2 --json docs/bench_cpu.json 2>&1 | tee docs/bench_cpu.txt
 python scripts/memory_24mp.py | tee docs/memory_24mp.txt
 python scripts/batch_utilisation.py --count 100 --size 1280x720 | tee docs/batch_utilisation.txt
 python scripts/curves.py

@@ -108,3 +108,21 @@ def test_defocus_cli_estimators(tiny_registry: Path, tmp_path: Path) -> None:
     assert not np.array_equal(maps["edge"], maps["learned"])
     r = CliRunner().invoke(app, route(["defocus", str(src), "--estimator", "oracle", "--suffix", "_x"]))
     assert r.exit_code == 2 and "edge, learned" in r.output
+
+
+def test_learned_estimator_without_a_registered_model(tiny_registry: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from deblurcli.hub import registry
+
+    real = registry.load_registry
+
+    def without_blurmap() -> registry.Registry:
+        r = real()
+        return registry.Registry(r.entries, {k: v for k, v in r.defaults.items() if k != "blurmap"})
+
+    monkeypatch.setattr(registry, "load_registry", without_blurmap)
+    src = tmp_path / "p.png"
+    Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(src)
+    r = CliRunner().invoke(app, route(["defocus", str(src), "--estimator", "learned"]))
+    assert r.exit_code == 2 and "--estimator edge" in r.output
+    assert not (tmp_path / "p_defocused.png").exists()

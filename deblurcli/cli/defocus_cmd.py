@@ -67,7 +67,12 @@ def defocus(
         raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
     runner = make_runner(net, device, precision, tile, overlap, batch)
     if estimator == "learned" and blur_map is None:
-        est_net, est_entry = load_model(None, "blurmap")
+        from ..hub.registry import load_registry
+
+        reg = load_registry()
+        if "blurmap" not in reg.defaults:
+            raise UsageError("weights.toml names no learned blur-map estimator ([defaults] blurmap)", "use --estimator edge")
+        est_net, est_entry = load_model(None, "blurmap", registry=reg)
         if est_entry.arch != "blurmap":
             raise UsageError(f"weights.toml's blurmap default {est_entry.id} is a {est_entry.arch} model, not a blur-map estimator")
         est_net = est_net.to(runner.device)
