@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from deblurcli.archs import ARCHS, RESTORERS
 from deblurcli.hub.registry import BUNDLED_TOML, load_registry
 from deblurcli.hub.resolve import resolve, sha256_of
 from deblurcli.models.loader import load_entry
@@ -33,8 +34,12 @@ def test_entry_resolves_verifies_and_runs(wid: str, monkeypatch: pytest.MonkeyPa
     kw = {"blur_map": torch.full((1, 1, 40, 56), 2.0)} if e.arch == "svbr" else {}
     with torch.no_grad():
         y = model(x, **kw)
-    assert y.shape == x.shape and torch.isfinite(y).all()
-    assert (y - x).abs().mean() < 0.2  # a trained restorer stays close to its input
+    assert torch.isfinite(y).all()
+    if ARCHS[e.arch].output == "radius":
+        assert y.shape == (1, 1, 40, 56) and (y >= 0.5).all() and y.mean() < 12
+    else:
+        assert y.shape == x.shape
+        assert (y - x).abs().mean() < 0.2  # a trained restorer stays close to its input
 
 
 def test_bundled_checkpoints_stay_small() -> None:
@@ -42,7 +47,7 @@ def test_bundled_checkpoints_stay_small() -> None:
     assert total < 60e6
 
 
-@pytest.mark.parametrize("wid", sorted(REG.entries))
+@pytest.mark.parametrize("wid", sorted(w for w, e in REG.entries.items() if e.arch in RESTORERS))
 def test_trained_entry_is_tile_consistent(wid: str) -> None:
     """Trained weights have wider effective receptive fields than random ones: hold them to 2/255 too."""
     import numpy as np
@@ -58,3 +63,21 @@ def test_trained_entry_is_tile_consistent(wid: str) -> None:
     cond = BlurMap(np.full((300, 520), 2.5, np.float32)) if e.arch == "svbr" else None
     r = Runner(model, RunConfig(precision="fp32"))
     assert np.abs(r.restore(img, cond, tile=None) - r.restore(img, cond, tile=256)).max() <= 2 / 255
+
+
+@pytest.mark.skipif("blurmap" not in REG.defaults, reason="no learned blur-map estimator is bundled")
+@pytest.mark.parametrize("lo,hi", [(1.0, 3.0), (2.0, 5.0)])
+def test_bundled_estimator_recovers_a_step_in_blur(lo: float, hi: float) -> None:
+    """The trained estimator on a photo-like scene (dead leaves) with a known step in defocus."""
+    import numpy as np
+
+    from deblurcli.defocus.estimate import estimate_radius_learned
+    from deblurcli.synth.data import dead_leaves
+    from deblurcli.synth.degrade import defocus_blur, to_gamma, to_linear
+
+    model, _ = load_entry(REG.default_for("blurmap"))
+    img = dead_leaves(np.random.default_rng(1), 384, n=2000)
+    rmap = np.where(np.arange(384)[None, :] < 192, lo, hi).astype(np.float32) * np.ones((384, 1), np.float32)
+    est = estimate_radius_learned(to_gamma(defocus_blur(to_linear(img), rmap)), model)
+    assert abs(np.median(est[:, 32:150]) - lo) < 0.6
+    assert abs(np.median(est[:, 242:352]) - hi) < 0.6
