@@ -56,12 +56,16 @@ def main() -> None:
         err = ", ".join(f"{k} {v:.2f} px" for k, v in maes.items())
         lines += quality_table(d["defocus"], f"Defocus (`deblur bench --defocus --val --count 24`); blur-map estimators' mean "
                                f"absolute radius error: {err}")
+    sens = DOCS / "defocus_map_sensitivity.txt"
+    if sens.exists():
+        lines += ["SVBR-Net against maps of known error (`python scripts/defocus_map_sensitivity.py --count 12`):", "",
+                  "```", sens.read_text().strip(), "```", ""]
     for name, title in (("bench_cpu.json", "Speed of the shipped checkpoints (`deblur bench --size 1280x720 --size 4000x3000`)"),
                         ("bench_arch_cpu.json", "Speed of every architecture's compact configuration (`deblur bench --arch all`)")):
         t = _load(name)
         if t:
             lines += timing_table(t, title)
-    for name in ("defocus_map_sensitivity.txt", "memory_24mp.txt", "batch_utilisation.txt"):
+    for name in ("memory_24mp.txt", "batch_utilisation.txt"):
         p = DOCS / name
         if p.exists():
             lines += ["```", p.read_text().strip(), "```", ""]
