@@ -40,9 +40,38 @@ def timing_table(d: dict, title: str) -> list[str]:
     return out + [""]
 
 
+def summary_table(q: dict, speed: dict) -> list[str]:
+    """One row per shipped restorer: training steps, size, speed, and its gain over the blurry input."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    reg = tomllib.loads((ROOT / "deblurcli" / "weights.toml").read_text())["weights"]
+    base = q["blurry input"]
+    sets = sorted(base)
+    t = {r["model"]: r for r in speed["results"] if r["size"] == "1280x720"}
+    out = ["**Each shipped model: training, cost and gain over the blurry input** (PSNR dB; from the two tables "
+           "below; sharp = what it does to an already-sharp photo)", "",
+           "| model | steps | params | GFLOP/MP | s/MP (1280×720) | " + " | ".join(sets) + " |",
+           "|---|---:|---:|---:|---:|" + "---:|" * len(sets)]
+    for method, row in q.items():
+        wid = method.replace(" (true map)", "")
+        if wid not in reg:
+            continue
+        r = t.get(wid)
+        cost = f"{r['params'] / 1e6:.2f} M | {r['gflop_per_mp']:.0f} | {r['s_per_mp']:.2f}" if r else "— | — | —"
+        gains = " | ".join(f"{row[s]['psnr'] - base[s]['psnr']:+.2f}" if s in row else "—" for s in sets)
+        out.append(f"| {method} | {reg[wid]['recipe']['steps']:,} | {cost} | {gains} |")
+    return out + [""]
+
+
 def main() -> None:
     lines: list[str] = []
     q = _load("quality.json")
+    speed = _load("bench_cpu.json")
+    if q and "quality" in q and speed:
+        lines += summary_table(q["quality"], speed)
     if q and "quality" in q:
         lines += quality_table(q["quality"], f"Quality by degradation — {q['images']}, {q['count']} images per set, fixed seed "
                                "(`deblur bench --quality --val --count 24`)")
