@@ -30,6 +30,12 @@ def main() -> None:
         if not recs:
             continue
         kinds = list(recs[-1]["val"])
+        if "mae" in recs[-1]["val"][kinds[0]]:  # the blur-map estimator: radius error, not PSNR
+            lines += [f"## {f.stem}", "", "Mean |radius error| on the defocus set (px), learned vs the edge estimator.", "",
+                      "| step | learned | edge |", "|---:|---:|---:|"]
+            lines += [f"| {r['step']} | {r['val'][kinds[0]]['mae']:.2f} | {r['val'][kinds[0]]['mae_edge']:.2f} |" for r in recs]
+            lines.append("")
+            continue
         lines += [f"## {f.stem}", "", "| step | " + " | ".join(kinds) + " |", "|---:|" + "---:|" * len(kinds)]
         for r in recs:
             cells = [f"{r['val'][k]['psnr'] - r['val'][k]['psnr_input']:+.2f}" if k in r["val"] else "" for k in kinds]
