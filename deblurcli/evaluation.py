@@ -48,6 +48,14 @@ def degraded_sets(images: list[np.ndarray], kinds: tuple[str, ...], seed: int) -
     return out
 
 
+def frame_items(n: int, size: int = 256) -> list[dict]:
+    """Real motion blur: the validation crops of averaged 240 fps frames (the clip's held-out end)."""
+    from .synth import valset
+
+    d = valset.load("frames", n=n, size=size)
+    return [{"sharp": s, "blur": b, "kernel": None, "radius": None} for b, s in zip(d["blur"], d["sharp"])]
+
+
 def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]], run_cfg: RunConfig,
             progress: Callable[[str], None] | None = None) -> Table:
     """Blind models over every set (SVBR-Net gets the true radius map on the defocus set only)."""

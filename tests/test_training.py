@@ -119,3 +119,26 @@ def test_train_resume_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert "motion" in e.metrics
     model, meta = load(out)
     assert json.loads(meta["recipe"])["steps"] == e.recipe["steps"]
+
+
+def test_real_blur_frames_are_split_in_time(tmp_path: Path) -> None:
+    """Validation crops of the 240 fps clip come only from its held-out end, never a training frame."""
+    import cv2
+
+    from deblurcli.synth.data import FRAMES_DIR, GAP_FRAMES, VAL_FRAMES, Frames
+
+    d = tmp_path / FRAMES_DIR
+    d.mkdir(parents=True)
+    n = 80
+    for i in range(n):  # frame i is a flat image of grey level 3·i: its origin can be read back
+        cv2.imwrite(str(d / f"{i:04d}.jpg"), np.full((40, 48, 3), 3 * i, np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 100])
+    train, val = Frames(tmp_path, scale=1.0), Frames(tmp_path, scale=1.0, split="val")
+    level = lambda a: int(round(float(np.mean(a)) * 255 / 3))  # noqa: E731
+    assert [level(f) for f in train.frames] == list(range(n - VAL_FRAMES - GAP_FRAMES))
+    assert [level(f) for f in val.frames] == list(range(n - VAL_FRAMES, n))
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        _, sharp = val.sample(rng, 16)
+        assert level(sharp) >= n - VAL_FRAMES
+    with pytest.raises(ValueError, match="split"):
+        Frames(tmp_path, split="test")

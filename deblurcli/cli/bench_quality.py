@@ -59,6 +59,8 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     if quality:
         models = _models(ids)
         sets = ev.degraded_sets(imgs, ("motion", "lens", "defocus", "sharp"), seed=2024)
+        if val:  # real blur needs the data root's 240 fps clip
+            sets["frames"] = ev.frame_items(len(imgs))
         with console.status("measuring …") as st:
             table = ev.quality(models, sets, cfg, lambda s: st.update(s))  # type: ignore[arg-type]
         report["quality"] = _print(table, f"quality on {report['images']} ({len(imgs)} images per set)")

@@ -75,11 +75,24 @@ def random_crop(img: np.ndarray, rng: np.random.Generator, size: int) -> np.ndar
     return img[y : y + size, x : x + size]
 
 
-class Frames:
-    """Real motion blur: the linear-light mean of N consecutive 240 fps frames; target = middle frame."""
+VAL_FRAMES = 30  # the clip's last frames are held out for validation ...
+GAP_FRAMES = 15  # ... with a gap of one longest averaging window (adjacent 240 fps frames look alike)
 
-    def __init__(self, root: Path, scale: float = 0.5) -> None:
+
+class Frames:
+    """Real motion blur: the linear-light mean of N consecutive 240 fps frames; target = middle frame.
+
+    The clip is split in time: ``split="train"`` uses its first frames, ``"val"`` its last
+    ``VAL_FRAMES``, with ``GAP_FRAMES`` unused between them, so validation never sees a training frame."""
+
+    def __init__(self, root: Path, scale: float = 0.5, split: str = "train") -> None:
         files = sorted((root / FRAMES_DIR).glob("*.jpg"))
+        if split == "train":
+            files = files[: len(files) - VAL_FRAMES - GAP_FRAMES]
+        elif split == "val":
+            files = files[len(files) - VAL_FRAMES :]
+        else:
+            raise ValueError(f"split {split!r}: expected train or val")
         self.frames = [cv2.resize(read_rgb(p), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for p in files]
 
     def sample(self, rng: np.random.Generator, size: int, n: int | None = None, start: int | None = None,

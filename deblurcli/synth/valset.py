@@ -13,7 +13,7 @@ import numpy as np
 from .data import VAL_DIR, Frames, cache_dir, data_root, load_images
 from .degrade import LensField, degrade, sensor
 
-VERSION = 1
+VERSION = 2  # 2: frames from the clip's held-out end (v1 drew them from training frames)
 KINDS = ("motion", "lens", "defocus", "sharp", "frames")
 
 
@@ -26,7 +26,7 @@ def _centre(img: np.ndarray, size: int) -> np.ndarray:
 def build(kind: str, root: Path, n: int, size: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([seed, KINDS.index(kind)])
     if kind == "frames":
-        fr = Frames(root)
+        fr = Frames(root, split="val")
         pairs = [fr.sample(rng, size, n=int(rng.choice([7, 11, 15]))) for _ in range(n)]
         return {"blur": np.stack([p[0] for p in pairs]), "sharp": np.stack([p[1] for p in pairs])}
     imgs = load_images(root, (VAL_DIR,))

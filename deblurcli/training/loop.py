@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .. import archs
+from ..synth import valset
 from .batches import loader
 from .config import TrainConfig, to_dict
 from .gan import Adversary
@@ -71,6 +72,8 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, best = st["step"], st["best"]
+        if st.get("val_version") != valset.VERSION:  # the validation sets changed: old scores do not compare
+            best = -1e9
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
@@ -82,7 +85,7 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
     log = (run_dir / "log.jsonl").open("a")
     t0, tlast, seen = time.time(), time.time(), 0
     ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
-    meta = {"command": command, "git_commit": git_commit()}
+    meta = {"command": command, "git_commit": git_commit(), "val_version": valset.VERSION}
     while step < cfg.steps:
         model.train()
         b = next(batches)
