@@ -51,6 +51,11 @@ def headline(arch: str, metrics: dict[str, dict[str, float]]) -> float:
     return sum(gains) / max(len(gains), 1)
 
 
+def _val_versions(cfg: TrainConfig) -> dict[str, int]:
+    """Versions of the validation sets a run scores on (stored in its checkpoints)."""
+    return {k: valset.version_of(k) for k in cfg.val_kinds}
+
+
 def _save(path: Path, state: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -72,8 +77,9 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, best = st["step"], st["best"]
-        if st.get("val_version") != valset.VERSION:  # the validation sets changed: old scores do not compare
-            best = -1e9
+        old = st.get("val_versions") or {}  # absent in checkpoints from before versions: v1 everywhere
+        if any(old.get(k, 1) != v for k, v in _val_versions(cfg).items()):
+            best = -1e9  # a validation set this run scores on has changed: old scores do not compare
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
@@ -85,7 +91,7 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
     log = (run_dir / "log.jsonl").open("a")
     t0, tlast, seen = time.time(), time.time(), 0
     ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
-    meta = {"command": command, "git_commit": git_commit(), "val_version": valset.VERSION}
+    meta = {"command": command, "git_commit": git_commit(), "val_versions": _val_versions(cfg)}
     while step < cfg.steps:
         model.train()
         b = next(batches)
