@@ -15,7 +15,7 @@ import numpy as np
 
 from deblurcli import evaluation as ev
 from deblurcli.cli.bench_quality import _images
-from deblurcli.defocus.estimate import estimate_radius, estimate_radius_learned
+from deblurcli.defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
 from deblurcli.engine.runner import BlurMap, Runner, RunConfig
 from deblurcli.hub.registry import load_registry
 from deblurcli.models.loader import load_entry
@@ -28,7 +28,7 @@ def main() -> None:
     reg = load_registry()
     svbr_e = reg.default_for("defocus")
     svbr = Runner(load_entry(svbr_e)[0], RunConfig(precision="auto", tile=512))
-    learned = load_entry(reg.default_for("blurmap"))[0] if "blurmap" in reg.defaults else None
+    learned = load_learned_estimator(reg) if "blurmap" in reg.defaults else None
     items = ev.degraded_sets(_images(None, True, args.count), ("defocus",), seed=2025)["defocus"]
     rows: dict[str, list[float]] = {}
     for i, it in enumerate(items):

@@ -75,11 +75,9 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         svbr_e = reg.default_for("defocus")
         blind_e = reg.default_for("deblur")
         ms = _models([svbr_e.id, blind_e.id])
-        learned = None
-        if "blurmap" in reg.defaults:
-            from ..models.loader import load_entry
+        from ..defocus.estimate import load_learned_estimator
 
-            learned = load_entry(reg.default_for("blurmap"))[0]
+        learned = load_learned_estimator(reg) if "blurmap" in reg.defaults else None
         items = ev.degraded_sets(imgs, ("defocus",), seed=2025)["defocus"]
         with console.status("defocus …"):
             table, maes = ev.defocus(ms[svbr_e.id][0], (blind_e.id, ms[blind_e.id][0]), items, cfg, learned)  # type: ignore[arg-type]

@@ -56,7 +56,7 @@ def defocus(
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
-    from ..defocus.estimate import estimate_radius, estimate_radius_learned
+    from ..defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
     from ..defocus.mapfile import preview, read_blur_map, write_blur_map
     from ..engine.runner import BlurMap
     from ..io.images import write_photo
@@ -67,15 +67,7 @@ def defocus(
         raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
     runner = make_runner(net, device, precision, tile, overlap, batch)
     if estimator == "learned" and blur_map is None:
-        from ..hub.registry import load_registry
-
-        reg = load_registry()
-        if "blurmap" not in reg.defaults:
-            raise UsageError("weights.toml names no learned blur-map estimator ([defaults] blurmap)", "use --estimator edge")
-        est_net, est_entry = load_model(None, "blurmap", registry=reg)
-        if est_entry.arch != "blurmap":
-            raise UsageError(f"weights.toml's blurmap default {est_entry.id} is a {est_entry.arch} model, not a blur-map estimator")
-        est_net = est_net.to(runner.device)
+        est_net = load_learned_estimator().to(runner.device)
         estimate = lambda rgb: estimate_radius_learned(rgb, est_net)  # noqa: E731
     else:
         estimate = estimate_radius

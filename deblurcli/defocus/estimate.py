@@ -21,6 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
+    from ..hub.registry import Registry
+
 from .maps import edge_mask, propagate
 
 SIGMA0 = 3.0
@@ -129,3 +131,18 @@ def estimate_radius_learned(img: np.ndarray, net: "torch.nn.Module", work_side: 
     with torch.inference_mode(), torch.autocast(dev.type, dtype=dt, enabled=dt != torch.float32):
         r = net.eval()(x.to(dev)).float()[0, 0].cpu().numpy()
     return _to_photo(np.clip(r, R_MIN, R_MAX * 2), img.shape[:2], s)
+
+
+def load_learned_estimator(registry: "Registry | None" = None) -> "torch.nn.Module":
+    """The registered learned estimator (weights.toml's ``[defaults] blurmap``), verified and loaded."""
+    from ..errors import UsageError
+    from ..hub.registry import load_registry
+    from ..models.loader import load_model
+
+    reg = registry or load_registry()
+    if "blurmap" not in reg.defaults:
+        raise UsageError("weights.toml names no learned blur-map estimator ([defaults] blurmap)", "use --estimator edge")
+    net, entry = load_model(None, "blurmap", registry=reg)
+    if entry.arch != "blurmap":
+        raise UsageError(f"weights.toml's blurmap default {entry.id} is a {entry.arch} model, not a blur-map estimator")
+    return net
