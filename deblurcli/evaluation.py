@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .classical import field_deconvolve, unsharp, wiener
+from .archs import ARCHS
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
 from .metrics import scores
 from .synth.degrade import LensField, degrade, sensor
@@ -68,15 +69,16 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
     for mid, (model, arch) in models.items():
         runner = Runner(model, run_cfg)
         for name, items in sets.items():
-            if arch == "svbr" and name != "defocus":
+            map_fed = ARCHS[arch].takes_blur_map
+            if map_fed and name != "defocus":
                 continue
             if progress:
                 progress(f"{mid} on {name}")
             res = []
             for it in items:
-                cond = BlurMap(it["radius"]) if arch == "svbr" else None
+                cond = BlurMap(it["radius"]) if map_fed else None
                 res.append(score(runner.restore(it["blur"], cond), it["sharp"]))
-            table.add(mid + (" (true map)" if arch == "svbr" else ""), name, res)
+            table.add(mid + (" (true map)" if map_fed else ""), name, res)
     return table
 
 

@@ -17,7 +17,9 @@ def gflop_per_mp(model: nn.Module, arch: str, side: int = 256) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     x = torch.rand(1, 3, side, side)
-    kw = {"blur_map": torch.ones(1, 1, side, side)} if arch == "svbr" else {}
+    from .archs import ARCHS
+
+    kw = {"blur_map": torch.ones(1, 1, side, side)} if ARCHS[arch].takes_blur_map else {}
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
         model.eval()(x, **kw)
     return fc.get_total_flops() / 1e9 * (1e6 / (side * side))

@@ -15,6 +15,7 @@ from deblurcli import archs
 from deblurcli.synth.data import Mix, PairSampler
 from deblurcli.training.config import TrainConfig, from_dict, load_config
 from deblurcli.training.gan import Adversary
+from deblurcli.training.losses import prior_moments
 from deblurcli.training.loop import lr_at
 from deblurcli.training.steps import STEPS
 
@@ -53,7 +54,8 @@ def _batch(arch: str, rng: np.random.Generator) -> dict[str, torch.Tensor]:
     t = lambda k: torch.from_numpy(np.stack([it[k] for it in items])).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     b = {"blur": t("blur"), "sharp": t("sharp")}
     if arch == "dpa":
-        b |= {"cal_blur": t("cal_blur"), "cal_sharp": t("cal_sharp")}
+        b |= {"cal_blur": t("cal_blur"), "cal_sharp": t("cal_sharp"), "moments": t("moments"),
+              "moments_ok": torch.ones(len(items))}
     if arch in ("svbr", "blurmap"):
         b["radius"] = torch.from_numpy(np.stack([it["radius"] for it in items]))[:, None]
     return b
@@ -81,6 +83,34 @@ def test_a_few_steps_lower_the_loss(arch: str) -> None:
     assert losses[8] < losses[2]  # (attgan: content loss only until step 9)
     if adv is not None:  # the adversarial phase trains the discriminator
         assert any(not torch.equal(a, p) for a, p in zip(d0, adv.disc.parameters()))
+
+
+def test_prior_moment_supervision_trains_both_estimators() -> None:
+    """With ``prior_aux``, the blind and calibrated DPE priors move towards the PSF descriptor."""
+    torch.manual_seed(0)
+    hp = TINY["dpa"] | {"prior_channels": 3}
+    cfg = TrainConfig(id="t", arch="dpa", hparams=hp, prior_aux=1.0)
+    model = archs.build("dpa", hp)
+    b = _batch("dpa", np.random.default_rng(0))
+    g = model.cfg.prior_grid
+
+    def aux() -> tuple[float, float]:
+        with torch.no_grad():
+            blind = model.dpe_blind(b["blur"])[0]
+            cal = model.estimate_prior(b["cal_sharp"], b["cal_blur"])[0]
+            return tuple(prior_moments(p, b["moments"], b["moments_ok"], g).item() for p in (blind, cal))  # type: ignore[return-value]
+
+    before = aux()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for step in range(15):
+        loss = STEPS["dpa"](model, b, step, cfg)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = aux()
+    assert after[0] < 0.7 * before[0] and after[1] < 0.7 * before[1]
+    with pytest.raises(ValueError, match="prior_channels"):
+        STEPS["dpa"](archs.build("dpa", TINY["dpa"]), b, 0, cfg)
 
 
 def test_train_resume_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

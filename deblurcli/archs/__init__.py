@@ -27,6 +27,16 @@ class ArchSpec:
     paper: str
     output: str = "image"  # "image": a restored RGB photo; "radius": a per-pixel defocus radius map (px)
 
+    @property
+    def takes_blur_map(self) -> bool:
+        """Non-blind defocus: the model's second input is a per-pixel blur radius map."""
+        return getattr(self.module, "cond", None) == "blur_map"
+
+    @property
+    def uses_radius(self) -> bool:
+        """Training and validation samples need the true radius map (as input or as target)."""
+        return self.takes_blur_map or self.output == "radius"
+
 
 ARCHS: dict[str, ArchSpec] = {
     s.name: s

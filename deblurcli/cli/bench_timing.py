@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from rich.table import Table
 
+from ..archs import ARCHS
 from ..benchmark import machine, matmul_peak, time_model
 from ..engine.runner import pick_device
 from ..metrics_model import model_stats
@@ -16,7 +17,7 @@ from .photos import make_runner
 
 
 def _cond(arch: str, model):  # type: ignore[no-untyped-def]
-    if arch == "svbr":
+    if ARCHS[arch].takes_blur_map:
         import numpy as np
 
         from ..engine.runner import BlurMap

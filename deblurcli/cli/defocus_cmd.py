@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..archs import ARCHS
 from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
@@ -63,7 +64,7 @@ def defocus(
     from ..models.loader import load_model
 
     net, entry = load_model(model, "defocus", weights)
-    if entry.arch != "svbr":
+    if not ARCHS[entry.arch].takes_blur_map:
         raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
     runner = make_runner(net, device, precision, tile, overlap, batch)
     if estimator == "learned" and blur_map is None:

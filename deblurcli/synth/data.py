@@ -127,7 +127,8 @@ MARGIN = 24  # blur a larger crop, keep the centre: no border effects in the tar
 
 
 class PairSampler:
-    """Draws (blurred, sharp[, radius map]) training pairs; ``calibration`` adds a second pair that
+    """Draws (blurred, sharp[, radius map][, PSF moments]) training pairs (real frame blur has no
+    known PSF, so no moments); ``calibration`` adds a second pair that
     shares the blur field (the camera module's calibration pair in the distortion-prior set-up)."""
 
     def __init__(self, images: list[np.ndarray], frames: Frames | None, mix: Mix, dead_leaves_p: float = 0.15) -> None:
@@ -164,4 +165,6 @@ class PairSampler:
             out[pre + "sharp"] = src[c, c].copy()
             if d.radius_map is not None and j == 0:
                 out["radius"] = d.radius_map[c, c]
+            if d.moments is not None and j == 0:
+                out["moments"] = d.moments[c, c]
         return out

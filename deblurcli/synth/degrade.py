@@ -2,11 +2,13 @@
 every blur is applied in linear light (undo gamma, blur, re-apply).
 
 ``degrade(sharp, rng, kind)`` returns a ``Degraded`` with the blurred image and, where one exists,
-the true per-pixel defocus radius map (SVBR-Net's input) and the kernel (for Wiener baselines).
+the true per-pixel defocus radius map (SVBR-Net's input) and the kernel (for Wiener baselines); and
+always the per-pixel second moments of the local PSF (H×W×3, px²: the DPE Net's auxiliary target).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +49,32 @@ class Degraded:
     blurred: np.ndarray
     radius_map: np.ndarray | None = None
     kernel: np.ndarray | None = None
+    moments: np.ndarray | None = None  # H×W×(E[x²], E[y²], E[xy]) of the PSF at each pixel
+
+
+def constant_moments(h: int, w: int, k: np.ndarray | None) -> np.ndarray:
+    m = np.zeros(3, np.float32) if k is None else kernels.second_moments(k)
+    return np.broadcast_to(m, (h, w, 3)).copy()
+
+
+def field_moments(psfs: list[np.ndarray], gh: int, gw: int, h: int, w: int) -> np.ndarray:
+    """Moments of the blended PSF at every pixel (``field_blur`` blends PSFs with the same weights)."""
+    m = np.stack([kernels.second_moments(k) for k in psfs])  # (gh·gw, 3)
+    return np.einsum("khw,kc->hwc", blend_weights(h, w, gh, gw), m).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def _disk_levels(step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    levels = np.arange(0.5, 6.0 + 1e-6, step)
+    return levels, np.array([kernels.second_moments(kernels.disk_kernel(r))[0] for r in levels])
+
+
+def disk_moments(radius_map: np.ndarray) -> np.ndarray:
+    """Moments of ``defocus_blur``'s PSF: its rendered disks, blended linearly between radius levels
+    (E[x²] = E[y²] ≈ r²/4 plus the anti-aliasing's share; E[xy] = 0)."""
+    levels, mxx = _disk_levels()
+    q = np.interp(radius_map, levels, mxx).astype(np.float32)
+    return np.stack([q, q, np.zeros_like(q)], -1)
 
 
 def to_linear(img: np.ndarray) -> np.ndarray:
@@ -90,11 +118,15 @@ def field_blur(lin: np.ndarray, psfs: list[np.ndarray], gh: int, gw: int) -> np.
     return out
 
 
-def lens_blur(lin: np.ndarray, field: LensField) -> np.ndarray:
+def lens_psfs(field: LensField) -> list[np.ndarray]:
+    """The field's PSFs on its grid of cell centres, row by row."""
     g = field.grid
     centres = (np.arange(g) + 0.5) / g * 2 - 1
-    psfs = [field.psf(float(u), float(v)) for v in centres for u in centres]
-    return field_blur(lin, psfs, g, g)
+    return [field.psf(float(u), float(v)) for v in centres for u in centres]
+
+
+def lens_blur(lin: np.ndarray, field: LensField) -> np.ndarray:
+    return field_blur(lin, lens_psfs(field), field.grid, field.grid)
 
 
 def smooth_radius_map(rng: np.random.Generator, h: int, w: int, rmin: float = 0.5, rmax: float = 6.0) -> np.ndarray:
@@ -127,26 +159,29 @@ def defocus_blur(lin: np.ndarray, radius_map: np.ndarray, step: float = 0.25) ->
 
 def degrade(sharp: np.ndarray, rng: np.random.Generator, kind: Kind, field: LensField | None = None) -> Degraded:
     """Blur ``sharp`` (gamma-encoded) with a random blur of ``kind``; no noise (see ``sensor``)."""
-    if kind == "sharp":
-        return Degraded(sharp.copy())
-    lin = to_linear(sharp)
     h, w = sharp.shape[:2]
+    if kind == "sharp":
+        return Degraded(sharp.copy(), moments=constant_moments(h, w, None))
+    lin = to_linear(sharp)
     if kind == "motion":
         k = kernels.motion_kernel(rng, int(rng.choice([15, 25, 41])))
-        return Degraded(to_gamma(convolve(lin, k)), kernel=k)
+        return Degraded(to_gamma(convolve(lin, k)), kernel=k, moments=constant_moments(h, w, k))
     if kind == "gaussian":
         s1 = rng.uniform(0.5, 3.0)
         k = kernels.gaussian_kernel(s1, s1 * rng.uniform(0.4, 1.0), rng.uniform(0, np.pi))
-        return Degraded(to_gamma(convolve(lin, k)), kernel=k)
+        return Degraded(to_gamma(convolve(lin, k)), kernel=k, moments=constant_moments(h, w, k))
     if kind == "nonuniform":
         g = int(rng.integers(2, 4))
         psfs = [kernels.motion_kernel(rng, 25) for _ in range(g * g)]
-        return Degraded(to_gamma(field_blur(lin, psfs, g, g)))
+        return Degraded(to_gamma(field_blur(lin, psfs, g, g)), moments=field_moments(psfs, g, g, h, w))
     if kind == "lens":
-        return Degraded(to_gamma(lens_blur(lin, field or LensField.random(rng))))
+        field = field or LensField.random(rng)
+        psfs = lens_psfs(field)
+        return Degraded(to_gamma(field_blur(lin, psfs, field.grid, field.grid)),
+                        moments=field_moments(psfs, field.grid, field.grid, h, w))
     if kind == "defocus":
         rmap = smooth_radius_map(rng, h, w)
-        return Degraded(to_gamma(defocus_blur(lin, rmap)), radius_map=rmap)
+        return Degraded(to_gamma(defocus_blur(lin, rmap)), radius_map=rmap, moments=disk_moments(rmap))
     raise ValueError(f"unknown degradation kind {kind!r}")
 
 

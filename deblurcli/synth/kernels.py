@@ -95,6 +95,15 @@ def gaussian_kernel(sigma_x: float, sigma_y: float | None = None, theta: float =
     return _normalise_centre(k)
 
 
+def second_moments(k: np.ndarray) -> np.ndarray:
+    """(E[x²], E[y²], E[xy]) of a kernel about its centre pixel, in px² — linear in the kernel, so the
+    moments of a blend of kernels are the same blend of their moments."""
+    n = k.shape[0]
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) - n // 2
+    kk = k.astype(np.float64)
+    return np.array([(kk * xx * xx).sum(), (kk * yy * yy).sum(), (kk * xx * yy).sum()], np.float32)
+
+
 def lens_psf(u: float, v: float, base: float, growth: float, anisotropy: float, twist: float = 0.0) -> np.ndarray:
     """PSF at normalised position (u, v) ∈ [-1, 1]²: x' = R⁻¹TRx with R the polar-angle rotation.
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from ..archs import ARCHS
 from ..synth.data import FRAMES_DIR, Frames, PairSampler, load_images
 from .config import TrainConfig
 
@@ -40,7 +41,11 @@ class BatchStream(IterableDataset):
         if cal:
             out["cal_blur"] = _to_tensor([it["cal_blur"] for it in items])
             out["cal_sharp"] = _to_tensor([it["cal_sharp"] for it in items])
-        if self.cfg.arch in ("svbr", "blurmap"):
+            if self.cfg.prior_aux > 0:  # PSF moments, and which samples have them (not real frames)
+                none = np.zeros((self.cfg.crop, self.cfg.crop, 3), np.float32)
+                out["moments"] = _to_tensor([it.get("moments", none) for it in items])
+                out["moments_ok"] = torch.tensor([float("moments" in it) for it in items])
+        if ARCHS[self.cfg.arch].uses_radius:
             zeros = np.full((self.cfg.crop, self.cfg.crop), 0.0, np.float32)
             out["radius"] = _to_tensor([it.get("radius", zeros) for it in items])
         return out

@@ -44,6 +44,7 @@ class TrainConfig:
     dead_leaves: float = 0.15
     map_degrade_after: int = -1  # svbr: from this step on, feed estimator-like degraded maps
     map_scale_jitter: float = 0.0  # svbr: degraded maps are also scaled by exp(U(-j, j)) (estimator bias)
+    prior_aux: float = 0.0  # dpa: weight of the loss that makes 3 prior channels predict the PSF's moments
     adversarial_after: int = -1  # attgan: from this step on, add the adversarial loss
     adv_weight: float = 0.005
     data: tuple[str, ...] = ("train/bsds200", "train/urban100", "train/sunhays80", "train/div2k6", "frames/gopro_GOPR0477_11_00")

@@ -17,10 +17,17 @@ StepFn = Callable[[nn.Module, dict[str, torch.Tensor], int, TrainConfig], torch.
 
 def dpa_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
     w = (1.0, 0.5, 0.25)
-    blind = losses.multiscale(model.forward_levels(b["blur"]), b["sharp"], w)
+    blind_prior = model.dpe_blind(b["blur"])
+    blind = losses.multiscale(model.forward_levels(b["blur"], blind_prior), b["sharp"], w)
     prior = model.estimate_prior(b["cal_sharp"], b["cal_blur"])
     cal = losses.multiscale(model.forward_levels(b["blur"], prior), b["sharp"], w)
-    return blind + cal
+    if cfg.prior_aux <= 0:
+        return blind + cal
+    if model.cfg.prior_channels < 3:
+        raise ValueError("prior_aux needs prior_channels >= 3 (the PSF descriptor has 3 values)")
+    g = model.cfg.prior_grid
+    aux = sum(losses.prior_moments(p[0], b["moments"], b["moments_ok"], g) for p in (blind_prior, prior))
+    return blind + cal + cfg.prior_aux * aux
 
 
 def mtwd_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..archs import ARCHS
 from ..metrics import scores
 from ..synth import valset
 
@@ -32,7 +33,7 @@ def run_model(model: nn.Module, arch: str, data: dict[str, np.ndarray], mode: st
                 if mode == "uniform":
                     prior = [p.mean((2, 3), keepdim=True).expand_as(p) for p in prior]
                 y = model(x, prior)
-            elif arch == "svbr":
+            elif ARCHS[arch].takes_blur_map:
                 y = model(x, _t(data[mode][i : i + chunk]) if mode in data else _t(data["radius"][i : i + chunk]))
             else:
                 y = model(x)
@@ -72,7 +73,7 @@ def validate(model: nn.Module, arch: str, kinds: tuple[str, ...], n: int, size: 
         return validate_blurmap(model, n, size, bf16)
     res: dict[str, dict[str, float]] = {}
     for kind in kinds:
-        if arch == "svbr" and kind != "defocus":
+        if ARCHS[arch].takes_blur_map and kind != "defocus":
             continue
         data = valset.load(kind, n=n, size=size)
         base = score(_t(data["blur"]), data["sharp"])

@@ -1,0 +1,87 @@
+"""Degradations: kernels are normalised and centred, and the PSF moments that supervise the DPE
+prior describe the blur that was applied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deblurcli.synth import kernels
+from deblurcli.synth.data import Mix, PairSampler
+from deblurcli.synth.degrade import LensField, blend_weights, degrade, disk_moments, field_moments, lens_psfs
+from deblurcli.training.losses import prior_moments, psf_descriptor
+
+
+@pytest.mark.parametrize("k", [kernels.motion_kernel(np.random.default_rng(3), 25), kernels.disk_kernel(2.5),
+                               kernels.gaussian_kernel(2.0, 1.0, 0.4)], ids=["motion", "disk", "gaussian"])
+def test_kernels_are_normalised_and_centred(k: np.ndarray) -> None:
+    n = k.shape[0]
+    assert n % 2 == 1 and k.min() >= 0 and k.sum() == pytest.approx(1, abs=1e-5)
+    yy, xx = np.mgrid[0:n, 0:n]
+    assert abs((k * yy).sum() - n // 2) <= 0.5 and abs((k * xx).sum() - n // 2) <= 0.5
+
+
+def test_second_moments_of_known_kernels() -> None:
+    mxx, myy, mxy = kernels.second_moments(kernels.gaussian_kernel(3.0, 1.0, 0.0))
+    assert mxx == pytest.approx(9.0, rel=0.03) and myy == pytest.approx(1.0, rel=0.1) and abs(mxy) < 1e-3
+    # Rotated by 45°: the variance splits between the axes and the covariance is positive.
+    mxx, myy, mxy = kernels.second_moments(kernels.gaussian_kernel(3.0, 1.0, np.pi / 4))
+    assert mxx == pytest.approx(myy, rel=0.02) and mxy == pytest.approx(4.0, rel=0.05)
+    # Defocus: the rendered disk's moments, close to r²/4 for large disks; between two radius levels
+    # the blur blends two disks, so the moments blend too.
+    q = disk_moments(np.array([[6.0, 1.125]], np.float32))[0]
+    assert q[0, 0] == pytest.approx(36 / 4, rel=0.05) and q[0, 2] == 0
+    blend = 0.5 * (kernels.second_moments(kernels.disk_kernel(1.0)) + kernels.second_moments(kernels.disk_kernel(1.25)))
+    assert q[1, 0] == pytest.approx(blend[0], rel=1e-4)
+
+
+def test_field_moments_are_those_of_the_blended_psf() -> None:
+    field = LensField(base=1.0, growth=2.0, anisotropy=1.0, twist=0.0)
+    psfs, g, h, w = lens_psfs(field), field.grid, 40, 60
+    m = field_moments(psfs, g, g, h, w)
+    wts = blend_weights(h, w, g, g)
+    y, x = 7, 45
+    n = max(k.shape[0] for k in psfs)
+    pad = lambda k: np.pad(k, (n - k.shape[0]) // 2)  # noqa: E731
+    blended = sum(wt[y, x] * pad(k) for wt, k in zip(wts, psfs))
+    np.testing.assert_allclose(m[y, x], kernels.second_moments(blended), rtol=1e-4, atol=1e-5)
+    # The lens is softer at the corners than at the centre.
+    assert m[0, 0, :2].sum() > 2 * m[h // 2, w // 2, :2].sum()
+
+
+def test_every_synthetic_degradation_reports_its_moments() -> None:
+    img = np.random.default_rng(0).random((48, 48, 3)).astype(np.float32)
+    for kind in ("motion", "nonuniform", "lens", "defocus", "gaussian", "sharp"):
+        d = degrade(img, np.random.default_rng(1), kind)  # type: ignore[arg-type]
+        assert d.moments is not None and d.moments.shape == (48, 48, 3)
+        assert (d.moments[..., :2] > 0).all() if kind != "sharp" else not d.moments.any()
+
+
+def test_calibration_pair_shares_the_photos_moments_and_frames_have_none(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    imgs = [rng.random((80, 80, 3)).astype(np.float32) for _ in range(2)]
+    s = PairSampler(imgs, None, Mix(motion=0, nonuniform=0, lens=1, defocus=0, gaussian=0, sharp=0, frames=0))
+    it = s.sample(np.random.default_rng(5), 32, calibration=True)
+    assert it["moments"].shape == (32, 32, 3) and (it["moments"][..., 0] > 0).all()
+
+    class FakeFrames:
+        def sample(self, rng, size):  # noqa: ANN001, ANN202
+            x = np.zeros((size, size, 3), np.float32)
+            return x, x
+
+    s = PairSampler(imgs, FakeFrames(), Mix(motion=0, nonuniform=0, lens=0, defocus=0, gaussian=0, sharp=0, frames=1))  # type: ignore[arg-type]
+    assert "moments" not in s.sample(np.random.default_rng(5), 32, calibration=True)
+
+
+def test_prior_moment_loss_is_zero_on_the_target_and_skips_unknown_psfs() -> None:
+    moments = torch.rand(2, 3, 16, 16) * 4
+    moments[:, 2] = 0.3
+    target = psf_descriptor(moments)
+    g = 16
+    ok = torch.tensor([1.0, 1.0])
+    assert prior_moments(target, moments, ok, g).item() == pytest.approx(0, abs=1e-6)
+    wrong = target.clone()
+    wrong[1] += 1
+    assert prior_moments(wrong, moments, ok, g).item() == pytest.approx(0.5, abs=1e-5)
+    assert prior_moments(wrong, moments, torch.tensor([1.0, 0.0]), g).item() == pytest.approx(0, abs=1e-6)
