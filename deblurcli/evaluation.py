@@ -57,13 +57,24 @@ def frame_items(n: int, size: int = 256) -> list[dict]:
     return [{"sharp": s, "blur": b, "kernel": None, "radius": None} for b, s in zip(d["blur"], d["sharp"])]
 
 
+NO_HARM = "sharp vs input"  # already-sharp photos: PSNR of the output against the input itself (bar: ≥ 38 dB)
+
+
 def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]], run_cfg: RunConfig,
             progress: Callable[[str], None] | None = None) -> Table:
-    """Blind models over every set (SVBR-Net gets the true radius map on the defocus set only)."""
+    """Blind models over every set (SVBR-Net gets the true radius map on the defocus set only). On the
+    ``sharp`` set, each method is also scored against its own input (``NO_HARM``): how much it changes
+    a photo that needed nothing."""
     table = Table({})
+
+    def add(method: str, name: str, items: list[dict], outs: list[np.ndarray]) -> None:
+        table.add(method, name, [score(o, it["sharp"]) for o, it in zip(outs, items)])
+        if name == "sharp":
+            table.add(method, NO_HARM, [score(o, it["blur"]) for o, it in zip(outs, items)])
+
     for name, items in sets.items():
         table.add("blurry input", name, [score(it["blur"], it["sharp"]) for it in items])
-        table.add("unsharp mask", name, [score(unsharp(it["blur"]), it["sharp"]) for it in items])
+        add("unsharp mask", name, items, [unsharp(it["blur"]) for it in items])
         if all(it["kernel"] is not None for it in items):
             table.add("Wiener (true kernel)", name, [score(wiener(it["blur"], it["kernel"]), it["sharp"]) for it in items])
     for mid, (model, arch) in models.items():
@@ -74,11 +85,8 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
                 continue
             if progress:
                 progress(f"{mid} on {name}")
-            res = []
-            for it in items:
-                cond = BlurMap(it["radius"]) if map_fed else None
-                res.append(score(runner.restore(it["blur"], cond), it["sharp"]))
-            table.add(mid + (" (true map)" if map_fed else ""), name, res)
+            outs = [runner.restore(it["blur"], BlurMap(it["radius"]) if map_fed else None) for it in items]
+            add(mid + (" (true map)" if map_fed else ""), name, items, outs)
     return table
 
 

@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+from deblurcli.evaluation import NO_HARM
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
@@ -53,8 +55,8 @@ def summary_table(q: dict, speed: dict) -> list[str]:
     t = {r["model"]: r for r in speed["results"] if r["size"] == "1280x720"}
     out = ["**Each shipped model: training, cost and gain over the blurry input** (PSNR dB; from the two tables "
            "below; sharp = what it does to an already-sharp photo)", "",
-           "| model | steps | params | GFLOP/MP | s/MP (1280×720) | " + " | ".join(sets) + " |",
-           "|---|---:|---:|---:|---:|" + "---:|" * len(sets)]
+           "| model | steps | params | GFLOP/MP | s/MP (1280×720) | " + " | ".join(sets) + " | sharp: PSNR vs input (bar ≥ 38) |",
+           "|---|---:|---:|---:|---:|" + "---:|" * (len(sets) + 1)]
     for method, row in q.items():
         wid = method.replace(" (true map)", "")
         if wid not in reg:
@@ -62,7 +64,8 @@ def summary_table(q: dict, speed: dict) -> list[str]:
         r = t.get(wid)
         cost = f"{r['params'] / 1e6:.2f} M | {r['gflop_per_mp']:.0f} | {r['s_per_mp']:.2f}" if r else "— | — | —"
         gains = " | ".join(f"{row[s]['psnr'] - base[s]['psnr']:+.2f}" if s in row else "—" for s in sets)
-        out.append(f"| {method} | {reg[wid]['recipe']['steps']:,} | {cost} | {gains} |")
+        harm = f"{row[NO_HARM]['psnr']:.1f}" if NO_HARM in row else "—"
+        out.append(f"| {method} | {reg[wid]['recipe']['steps']:,} | {cost} | {gains} | {harm} |")
     return out + [""]
 
 
