@@ -115,3 +115,28 @@ def test_strict_load_rejects_other_arch_tensors(tmp_path: Path) -> None:
     save_file(sd, str(f), metadata={"format": "deblurcli/1", "arch": "lcnet", "hparams": "{}"})
     with pytest.raises(WeightsError, match="missing"):
         store.load(f)
+
+
+def test_local_mean_is_the_mean_over_the_window_clipped_to_the_image() -> None:
+    from deblurcli.archs._blocks import local_mean
+
+    x = torch.rand(2, 3, 9, 13, dtype=torch.float64)
+    got = local_mean(x, 5)
+    want = torch.empty_like(x)
+    for i in range(9):
+        for j in range(13):
+            want[..., i, j] = x[..., max(i - 2, 0) : i + 3, max(j - 2, 0) : j + 3].mean((-2, -1))
+    torch.testing.assert_close(got.double(), want, rtol=1e-6, atol=1e-6)
+    # A window larger than the image is global average pooling.
+    torch.testing.assert_close(local_mean(x, 31).double(), x.mean((-2, -1), keepdim=True).expand_as(x), rtol=1e-6, atol=1e-6)
+
+
+def test_channel_attention_pools_after_the_squeeze_conv_without_changing_its_output() -> None:
+    from deblurcli.archs._blocks import ChannelAttention, local_mean
+
+    torch.manual_seed(0)
+    ca = ChannelAttention(16, window=7).eval()
+    x = torch.randn(1, 16, 20, 24)
+    with torch.no_grad():
+        reference = x * ca.body(local_mean(x, 7))  # the textbook order: pool, then squeeze
+        torch.testing.assert_close(ca(x), reference, rtol=1e-5, atol=1e-5)

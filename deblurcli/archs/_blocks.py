@@ -27,29 +27,29 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
-def _box_sum_1d(c: torch.Tensor, n: int, p: int, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Window sums along ``dim`` from a zero-prefixed cumulative sum ``c``; also the window sizes."""
-    i = torch.arange(n, device=c.device)
-    hi = (i + p + 1).clamp(max=n)
-    lo = (i - p).clamp(min=0)
-    return c.index_select(dim, hi) - c.index_select(dim, lo), (hi - lo).to(c.dtype)
+def _window_counts(n: int, p: int, device: torch.device) -> torch.Tensor:
+    """How many of positions i-p..i+p lie inside 0..n-1, for every i."""
+    i = torch.arange(n, device=device)
+    return ((i + p + 1).clamp(max=n) - (i - p).clamp(min=0)).float()
 
 
 def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:
     """Mean over a ``window``×``window`` neighbourhood clipped to the image (exact box filter).
 
     The local stand-in for global average pooling: identical to it on inputs no larger than
-    ``window // 2 + 1``, and independent of where a tile starts on larger ones. Computed with
-    integral images in fp32 (O(1) per pixel, whatever the window).
+    ``window // 2 + 1``, and independent of where a tile starts on larger ones. Integral images in
+    fp32 (O(1) per pixel, whatever the window), on a contiguous NCHW copy with zero padding and
+    shifted slices: gathers on channels_last tensors were half of DPA Net's run time.
     """
     p = window // 2
     h, w = x.shape[-2:]
-    xf = x.float()
-    c = F.pad(xf.cumsum(-2), (0, 0, 1, 0))
-    s, nh = _box_sum_1d(c, h, p, c.dim() - 2)
-    c = F.pad(s.cumsum(-1), (1, 0))
-    s, nw = _box_sum_1d(c, w, p, c.dim() - 1)
-    return (s / (nh[:, None] * nw[None, :])).to(x.dtype)
+    c = F.pad(x.float().contiguous(), (0, 0, p + 1, p)).cumsum(-2)
+    s = c[..., window:, :] - c[..., :-window, :]
+    c = F.pad(s, (p + 1, p)).cumsum(-1)
+    s = c[..., window:] - c[..., :-window]
+    area = _window_counts(h, p, x.device)[:, None] * _window_counts(w, p, x.device)[None, :]
+    out = (s / area).to(x.dtype)
+    return out.contiguous(memory_format=torch.channels_last) if x.is_contiguous(memory_format=torch.channels_last) and x.dim() == 4 else out
 
 
 class ResBlock(nn.Module):
@@ -75,7 +75,9 @@ class ChannelAttention(nn.Module):
         self.body = nn.Sequential(nn.Conv2d(ch, mid, 1), nn.ReLU(inplace=True), nn.Conv2d(mid, ch, 1), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.body(local_mean(x, self.window))
+        # The first 1×1 conv is affine, so conv(mean(x)) = mean(conv(x)): pooling its ch/4 outputs
+        # instead of the ch inputs gives the same result for a quarter of the box-filter work.
+        return x * self.body[1:](local_mean(self.body[0](x), self.window))
 
 
 class PixelAttention(nn.Module):
