@@ -140,3 +140,24 @@ def test_channel_attention_pools_after_the_squeeze_conv_without_changing_its_out
     with torch.no_grad():
         reference = x * ca.body(local_mean(x, 7))  # the textbook order: pool, then squeeze
         torch.testing.assert_close(ca(x), reference, rtol=1e-5, atol=1e-5)
+
+
+def test_local_attention_matches_the_definition_with_borders_masked() -> None:
+    from deblurcli.archs._blocks import local_attention
+
+    torch.manual_seed(0)
+    q, k, v = torch.randn(1, 3, 6, 7), torch.randn(1, 3, 6, 7), torch.randn(1, 2, 6, 7)
+    got = local_attention(q, k, v, 3)
+    want = torch.empty(1, 2, 6, 7)
+    for i in range(6):
+        for j in range(7):
+            ys, xs = range(max(i - 1, 0), min(i + 2, 6)), range(max(j - 1, 0), min(j + 2, 7))
+            nb = [(y, x) for y in ys for x in xs]  # neighbours inside the image only
+            logits = torch.stack([(q[0, :, i, j] * k[0, :, y, x]).sum() / 3**0.5 for y, x in nb])
+            w = torch.softmax(logits, 0)
+            want[0, :, i, j] = sum(wt * v[0, :, y, x] for wt, (y, x) in zip(w, nb))
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    # Layout and precision follow the input.
+    cl = v.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    out = local_attention(q.to(torch.bfloat16), k.to(torch.bfloat16), cl, 3)
+    assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)

