@@ -84,3 +84,21 @@ def test_prior_field_matches_whole_image_resize() -> None:
     assert torch.allclose(whole[1], ref, atol=1e-5)
     part = pf.for_tile(16, 48, 32, 96, h, w)["prior"]
     assert torch.allclose(part[1], whole[1][..., 8:24, 16:48], atol=1e-5)
+
+
+def test_batchnorm_folding_keeps_the_output_and_leaves_the_model_alone() -> None:
+    from deblurcli.engine.fuse import fold_batchnorm
+
+    torch.manual_seed(0)
+    m = perturb(build("svbr"), scale=0.03).eval()
+    for bn in (x for x in m.modules() if isinstance(x, torch.nn.BatchNorm2d)):  # non-trivial statistics
+        bn.running_mean.uniform_(-0.2, 0.2)
+        bn.running_var.uniform_(0.5, 2.0)
+    folded, n = fold_batchnorm(m)
+    assert n > 10 and not any(isinstance(x, torch.nn.BatchNorm2d) for x in folded.modules())
+    assert any(isinstance(x, torch.nn.BatchNorm2d) for x in m.modules())  # the caller's model is untouched
+    x, bmap = torch.rand(1, 3, 64, 80), torch.full((1, 1, 64, 80), 2.0)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x, bmap), m(x, bmap), rtol=1e-4, atol=1e-4)
+    lc = build("lcnet")
+    assert fold_batchnorm(lc) == (lc, 0)  # nothing to fold: the same object

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..archs._blocks import pad_to_multiple
 from ..errors import UsageError
+from .fuse import fold_batchnorm
 from .tiling import Plan, Tile, plan
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -128,7 +129,8 @@ class Runner:
         self.cfg = cfg
         self.multiple = int(getattr(model, "multiple", 1))
         self.context = cfg.context if cfg.context is not None else int(getattr(model, "receptive_px", 64))
-        model = model.eval().to(self.device)
+        model, _ = fold_batchnorm(model.eval())
+        model = model.to(self.device)
         if cfg.channels_last and self.device.type != "mps":
             model = model.to(memory_format=torch.channels_last)
         self.model = model
