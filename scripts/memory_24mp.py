@@ -44,7 +44,7 @@ def main() -> None:
             subprocess.run(cmd, check=True)
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         wall = time.perf_counter() - t
-    print(f"{w}x{h} ({w * h / 1e6:.0f} MP) JPEG, default tiling: {wall:.1f} s end to end "
+    print(f"{a.model or 'default model'}, {w}x{h} ({w * h / 1e6:.0f} MP) JPEG, default tiling: {wall:.1f} s end to end "
           f"({wall / (w * h / 1e6):.2f} s/MP), peak RSS {peak_mb:.0f} MB")
 
 

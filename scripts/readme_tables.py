@@ -98,7 +98,7 @@ def main() -> None:
         t = _load(name)
         if t:
             lines += timing_table(t, title)
-    for name in ("memory_24mp.txt", "batch_utilisation.txt"):
+    for name in ("end_to_end_12mp.txt", "memory_24mp.txt", "batch_utilisation.txt"):
         p = DOCS / name
         if p.exists():
             lines += ["```", p.read_text().strip(), "```", ""]
