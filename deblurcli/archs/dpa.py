@@ -24,6 +24,9 @@ Choices the paper leaves open (standard practice of its time), and deviations:
   the calibration image) and bilinearly resampled to each level — the same operation at training and
   inference, which lets one prior serve photos of any size and any tile of them.
 - One DPA Net is shared by both modes (two DPE Nets: blind and calibrated), trained jointly.
+- The paper leaves the prior unsupervised. Trained that way, our compact DPA Net learned to ignore
+  it (calibrated = blind); with ``prior_aux`` (training config) the first 3 prior channels of both
+  DPE Nets are also trained to predict the local PSF's size and shape (``training.losses``).
 - Paper: K = 10 RBs per RM, 32/64/128 channels (``DPAConfig.paper()``); we ship a compact config.
 """
 
