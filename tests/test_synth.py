@@ -39,8 +39,8 @@ def test_second_moments_of_known_kernels() -> None:
 def test_field_moments_are_those_of_the_blended_psf() -> None:
     field = LensField(base=1.0, growth=2.0, anisotropy=1.0, twist=0.0)
     psfs, g, h, w = lens_psfs(field), field.grid, 40, 60
-    m = field_moments(psfs, g, g, h, w)
     wts = blend_weights(h, w, g, g)
+    m = field_moments(psfs, wts)
     y, x = 7, 45
     n = max(k.shape[0] for k in psfs)
     pad = lambda k: np.pad(k, (n - k.shape[0]) // 2)  # noqa: E731

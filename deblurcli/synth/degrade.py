@@ -57,10 +57,10 @@ def constant_moments(h: int, w: int, k: np.ndarray | None) -> np.ndarray:
     return np.broadcast_to(m, (h, w, 3)).copy()
 
 
-def field_moments(psfs: list[np.ndarray], gh: int, gw: int, h: int, w: int) -> np.ndarray:
-    """Moments of the blended PSF at every pixel (``field_blur`` blends PSFs with the same weights)."""
+def field_moments(psfs: list[np.ndarray], wts: np.ndarray) -> np.ndarray:
+    """Moments of the blended PSF at every pixel, for the blend weights ``wts`` (``blend_weights``)."""
     m = np.stack([kernels.second_moments(k) for k in psfs])  # (gh·gw, 3)
-    return np.einsum("khw,kc->hwc", blend_weights(h, w, gh, gw), m).astype(np.float32)
+    return np.einsum("khw,kc->hwc", wts, m).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=1)
@@ -107,10 +107,10 @@ def blend_weights(h: int, w: int, gh: int, gw: int) -> np.ndarray:
     return (wy[:, None, :, None] * wx[None, :, None, :]).reshape(gh * gw, h, w)
 
 
-def field_blur(lin: np.ndarray, psfs: list[np.ndarray], gh: int, gw: int) -> np.ndarray:
+def field_blur(lin: np.ndarray, psfs: list[np.ndarray], gh: int, gw: int, wts: np.ndarray | None = None) -> np.ndarray:
     """Spatially varying blur: blur with each grid PSF, blend with bilinear weights (filter flow)."""
-    h, w = lin.shape[:2]
-    wts = blend_weights(h, w, gh, gw)
+    if wts is None:
+        wts = blend_weights(lin.shape[0], lin.shape[1], gh, gw)
     out = np.zeros_like(lin)
     for k, wt in zip(psfs, wts):
         if wt.max() > 0:
@@ -127,6 +127,11 @@ def lens_psfs(field: LensField) -> list[np.ndarray]:
 
 def lens_blur(lin: np.ndarray, field: LensField) -> np.ndarray:
     return field_blur(lin, lens_psfs(field), field.grid, field.grid)
+
+
+def _field_degraded(lin: np.ndarray, psfs: list[np.ndarray], g: int) -> Degraded:
+    wts = blend_weights(lin.shape[0], lin.shape[1], g, g)
+    return Degraded(to_gamma(field_blur(lin, psfs, g, g, wts)), moments=field_moments(psfs, wts))
 
 
 def smooth_radius_map(rng: np.random.Generator, h: int, w: int, rmin: float = 0.5, rmax: float = 6.0) -> np.ndarray:
@@ -173,12 +178,10 @@ def degrade(sharp: np.ndarray, rng: np.random.Generator, kind: Kind, field: Lens
     if kind == "nonuniform":
         g = int(rng.integers(2, 4))
         psfs = [kernels.motion_kernel(rng, 25) for _ in range(g * g)]
-        return Degraded(to_gamma(field_blur(lin, psfs, g, g)), moments=field_moments(psfs, g, g, h, w))
+        return _field_degraded(lin, psfs, g)
     if kind == "lens":
         field = field or LensField.random(rng)
-        psfs = lens_psfs(field)
-        return Degraded(to_gamma(field_blur(lin, psfs, field.grid, field.grid)),
-                        moments=field_moments(psfs, field.grid, field.grid, h, w))
+        return _field_degraded(lin, lens_psfs(field), field.grid)
     if kind == "defocus":
         rmap = smooth_radius_map(rng, h, w)
         return Degraded(to_gamma(defocus_blur(lin, rmap)), radius_map=rmap, moments=disk_moments(rmap))
