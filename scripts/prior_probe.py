@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from deblurcli import archs
+from deblurcli.archs.dpa import grid_mean
 from deblurcli.synth.data import VAL_DIR, data_root, load_images
 from deblurcli.synth.degrade import LensField, degrade, sensor
 from deblurcli.training.losses import prior_moments, psf_descriptor
@@ -62,8 +63,6 @@ def main() -> None:
             calp = model.estimate_prior(t(cal), t(sensor(cd.blurred, rng, noise=0.01, jpeg_p=0.0)))[0]
         err["blind DPE"].append(prior_moments(blind, m, ok, g).item())
         err["calibrated DPE"].append(prior_moments(calp, m, ok, g).item())
-        from deblurcli.archs.dpa import grid_mean
-
         targets.append(psf_descriptor(grid_mean(m, g)))
     mean = torch.cat(targets).mean(0, keepdim=True)
     err["mean descriptor"] = [(tg - mean).abs().mean().item() for tg in targets]

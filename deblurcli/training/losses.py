@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..archs.dpa import grid_mean
 from ..metrics import ssim
 
 
@@ -54,8 +55,6 @@ def psf_descriptor(moments: torch.Tensor) -> torch.Tensor:
 def prior_moments(prior: torch.Tensor, moments: torch.Tensor, ok: torch.Tensor, grid: int) -> torch.Tensor:
     """L1 between the prior's first 3 channels and the PSF descriptor, per ``grid``×``grid`` cell, over
     the samples whose PSF is known (``ok`` = 1)."""
-    from ..archs.dpa import grid_mean
-
     pred = prior[:, :3] if prior.shape[-1] == grid else grid_mean(prior[:, :3], grid)
     target = psf_descriptor(grid_mean(moments, grid))
     err = (pred.float() - target).abs().mean((1, 2, 3))
