@@ -21,7 +21,7 @@ from deblurcli import archs
 from deblurcli.archs.dpa import grid_mean
 from deblurcli.synth.data import VAL_DIR, data_root, load_images
 from deblurcli.synth.degrade import LensField, degrade, sensor
-from deblurcli.training.losses import prior_moments, psf_descriptor
+from deblurcli.training.losses import PRIOR_AUX_LEVEL, prior_moments, psf_descriptor
 
 
 def _model(run: str | None) -> torch.nn.Module:
@@ -59,8 +59,8 @@ def main() -> None:
         m = t(d.moments)
         ok = torch.ones(1)
         with torch.inference_mode():
-            blind = model.dpe_blind(t(sensor(d.blurred, rng, noise=0.01, jpeg_p=0.0)))[0]
-            calp = model.estimate_prior(t(cal), t(sensor(cd.blurred, rng, noise=0.01, jpeg_p=0.0)))[0]
+            blind = model.dpe_blind(t(sensor(d.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
+            calp = model.estimate_prior(t(cal), t(sensor(cd.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
         err["blind DPE"].append(prior_moments(blind, m, ok, g).item())
         err["calibrated DPE"].append(prior_moments(calp, m, ok, g).item())
         targets.append(psf_descriptor(grid_mean(m, g)))

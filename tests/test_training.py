@@ -15,7 +15,7 @@ from deblurcli import archs
 from deblurcli.synth.data import Mix, PairSampler
 from deblurcli.training.config import TrainConfig, from_dict, load_config
 from deblurcli.training.gan import Adversary
-from deblurcli.training.losses import prior_moments
+from deblurcli.training.losses import PRIOR_AUX_LEVEL, prior_moments
 from deblurcli.training.loop import lr_at
 from deblurcli.training.steps import STEPS
 
@@ -96,8 +96,8 @@ def test_prior_moment_supervision_trains_both_estimators() -> None:
 
     def aux() -> tuple[float, float]:
         with torch.no_grad():
-            blind = model.dpe_blind(b["blur"])[0]
-            cal = model.estimate_prior(b["cal_sharp"], b["cal_blur"])[0]
+            blind = model.dpe_blind(b["blur"])[PRIOR_AUX_LEVEL]
+            cal = model.estimate_prior(b["cal_sharp"], b["cal_blur"])[PRIOR_AUX_LEVEL]
             return tuple(prior_moments(p, b["moments"], b["moments_ok"], g).item() for p in (blind, cal))  # type: ignore[return-value]
 
     before = aux()

@@ -2,8 +2,8 @@
 
 - DPA (distortion prior): the paper gives no loss; we use multi-scale L1 over its pyramid outputs
   (weights 1, 0.5, 0.25), for both the blind and the calibrated prior. With ``prior_aux`` > 0, an
-  auxiliary L1 (``prior_moments``) makes the first 3 channels of both DPE Nets' finest prior, averaged
-  per prior-grid cell, predict the local PSF's size and shape (our addition: the paper leaves the prior
+  auxiliary L1 (``prior_moments``) makes the first 3 channels of both DPE Nets' coarsest prior
+  (``PRIOR_AUX_LEVEL``), averaged per prior-grid cell, predict the local PSF's size and shape (our addition: the paper leaves the prior
   unsupervised; ours learned to ignore it, so the calibration pair added nothing).
 - MTWD: multi-scale MSE with α = (1, 1, 5) from coarsest to finest (paper eq. 2-3).
 - LCNet and the attention GAN: L1 + 0.1 × content loss. The papers' content loss uses VGG-19 features,
@@ -43,6 +43,12 @@ def multiscale(outs: list[torch.Tensor], target: torch.Tensor, weights: tuple[fl
         t = down_like(target, o)
         total = total + w * (l1(o, t) if kind == "l1" else F.mse_loss(o.float(), t.float()))
     return total
+
+
+# The prior level that predicts the PSF: the coarsest, the only one whose receptive field spans a
+# large PSF (the finest level's is about 9 px; supervised there from 7,000 to 9,000 steps, its
+# prediction stayed worse than a constant).
+PRIOR_AUX_LEVEL = -1
 
 
 def psf_descriptor(moments: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,8 @@ def dpa_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: Train
     if model.cfg.prior_channels < 3:
         raise ValueError("prior_aux needs prior_channels >= 3 (the PSF descriptor has 3 values)")
     g = model.cfg.prior_grid
-    aux = sum(losses.prior_moments(p[0], b["moments"], b["moments_ok"], g) for p in (blind_prior, prior))
+    lv = losses.PRIOR_AUX_LEVEL
+    aux = sum(losses.prior_moments(p[lv], b["moments"], b["moments_ok"], g) for p in (blind_prior, prior))
     return blind + cal + cfg.prior_aux * aux
 
 
