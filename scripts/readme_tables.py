@@ -64,7 +64,7 @@ def summary_table(q: dict, speed: dict) -> list[str]:
         r = t.get(wid)
         cost = f"{r['params'] / 1e6:.2f} M | {r['gflop_per_mp']:.0f} | {r['s_per_mp']:.2f}" if r else "— | — | —"
         gains = " | ".join(f"{row[s]['psnr'] - base[s]['psnr']:+.2f}" if s in row else "—" for s in sets)
-        harm = f"{row[NO_HARM]['psnr']:.1f}" if NO_HARM in row else "—"
+        harm = f"{row[NO_HARM]['psnr']:.2f}" if NO_HARM in row else "—"
         out.append(f"| {method} | {reg[wid]['recipe']['steps']:,} | {cost} | {gains} | {harm} |")
     return out + [""]
 
