@@ -14,7 +14,7 @@ deblur bench --model dpa-compact --model lcnet-compact --model attgan-compact --
 # The 12 MP bar is end to end (decode, restore, encode), as a user runs it:
 { python scripts/memory_24mp.py --size 4000x3000; python scripts/memory_24mp.py --size 4000x3000 --model lcnet-compact; python scripts/memory_24mp.py --size 4000x3000 --model attgan-compact; } | tee docs/end_to_end_12mp.txt
 python scripts/defocus_map_sensitivity.py --count 12 | tee docs/defocus_map_sensitivity.txt
-# The two slowest (~5 min): MEASURE_SLOW=0 keeps their previous outputs.
+# The two slowest (~2 min): MEASURE_SLOW=0 keeps their previous outputs.
 if [ "${MEASURE_SLOW:-1}" = 1 ]; then
   python scripts/memory_24mp.py | tee docs/memory_24mp.txt
   python scripts/batch_utilisation.py --count 100 --size 1280x720 | tee docs/batch_utilisation.txt
