@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .classical import field_deconvolve, unsharp, wiener
 from .archs import ARCHS
+from .classical import field_deconvolve, unsharp, wiener
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
 from .metrics import scores
 from .synth.degrade import LensField, degrade, sensor

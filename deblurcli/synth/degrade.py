@@ -63,16 +63,22 @@ def field_moments(psfs: list[np.ndarray], wts: np.ndarray) -> np.ndarray:
     return np.einsum("khw,kc->hwc", wts, m).astype(np.float32)
 
 
+def disk_levels(step: float = 0.25) -> np.ndarray:
+    """The disk radii ``defocus_blur`` renders (0.5-6 px, as in SVBR-Net); radii between two levels
+    blend their two disks."""
+    return np.arange(0.5, 6.0 + 1e-6, step)
+
+
 @functools.lru_cache(maxsize=1)
-def _disk_levels(step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-    levels = np.arange(0.5, 6.0 + 1e-6, step)
+def _disk_level_moments() -> tuple[np.ndarray, np.ndarray]:
+    levels = disk_levels()
     return levels, np.array([kernels.second_moments(kernels.disk_kernel(r))[0] for r in levels])
 
 
 def disk_moments(radius_map: np.ndarray) -> np.ndarray:
     """Moments of ``defocus_blur``'s PSF: its rendered disks, blended linearly between radius levels
     (E[x²] = E[y²] ≈ r²/4 plus the anti-aliasing's share; E[xy] = 0)."""
-    levels, mxx = _disk_levels()
+    levels, mxx = _disk_level_moments()
     q = np.interp(radius_map, levels, mxx).astype(np.float32)
     return np.stack([q, q, np.zeros_like(q)], -1)
 
@@ -150,7 +156,7 @@ def smooth_radius_map(rng: np.random.Generator, h: int, w: int, rmin: float = 0.
 
 def defocus_blur(lin: np.ndarray, radius_map: np.ndarray, step: float = 0.25) -> np.ndarray:
     """Spatially varying disk blur: radii quantised in ``step`` px, layers blended linearly."""
-    levels = np.arange(0.5, 6.0 + 1e-6, step)
+    levels = disk_levels(step)
     r = np.clip(radius_map, levels[0], levels[-1])
     idx = np.clip(np.searchsorted(levels, r) - 1, 0, len(levels) - 2)
     out = np.zeros_like(lin)
