@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -102,3 +107,33 @@ def test_batchnorm_folding_keeps_the_output_and_leaves_the_model_alone() -> None
         torch.testing.assert_close(folded(x, bmap), m(x, bmap), rtol=1e-4, atol=1e-4)
     lc = build("lcnet")
     assert fold_batchnorm(lc) == (lc, 0)  # nothing to fold: the same object
+
+
+_REUSE = """
+import ctypes, resource, sys
+from deblurcli.engine.allocator import keep_freed_memory
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+n = 48 << 20  # above glibc's largest dynamic mmap threshold
+tuned = sys.argv[1] == "1" and keep_freed_memory()
+p = libc.malloc(n); ctypes.memset(p, 1, n); libc.free(p)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+p = libc.malloc(n); ctypes.memset(p, 1, n); libc.free(p)
+print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc malloc settings")
+def test_freed_memory_is_reused_without_page_faults() -> None:
+    """A 48 MB block freed and allocated again: glibc's default unmaps it and faults all 12,288 pages
+    in again; with the CLI's settings the second allocation reuses the memory."""
+    runs = {}
+    for flag in ("0", "1"):
+        out = subprocess.run([sys.executable, "-c", _REUSE, flag], capture_output=True, text=True, check=True).stdout.split()
+        runs[flag] = (out[0] == "True", int(out[1]))
+    assert runs["1"][0] and not runs["0"][0]
+    assert runs["1"][1] < 100
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not (thp.exists() and "[always]" in thp.read_text()):  # with 2 MB pages the default faults 24 times
+        assert runs["0"][1] > 10_000

@@ -61,6 +61,7 @@ class AttentionGenerator(nn.Module):
     multiple = 16
     cond = None
     receptive_px = 160
+    context_px = 32  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
 
     def __init__(self, cfg: AttGANConfig = AttGANConfig()) -> None:
         super().__init__()

@@ -59,4 +59,7 @@ def route(argv: list[str]) -> list[str]:
 
 
 def run() -> None:
+    from ..engine.allocator import keep_freed_memory
+
+    keep_freed_memory()
     app(args=route(sys.argv[1:]), prog_name="deblur")

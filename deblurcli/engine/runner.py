@@ -69,9 +69,16 @@ class RunConfig:
     device: str = "cpu"
     precision: Precision = "auto"
     tile: int | None = 512  # input side in px; None: whole image at once
-    context: int | None = None  # px of context per side; default: the arch's receptive_px
+    context: int | None = None  # px of context per side; default: the arch's context_px (else receptive_px)
     batch: int = 1
     channels_last: bool = True
+
+
+def default_context(model: nn.Module) -> int:
+    """Context px per tile side: the arch's measured ``context_px`` (the smallest context whose tiled
+    output stays within a fraction of an 8-bit level of the whole-image output on validation photos;
+    ``scripts/tile_context.py``), else its ``receptive_px`` bound."""
+    return int(getattr(model, "context_px", getattr(model, "receptive_px", 64)))
 
 
 def cpu_has_bf16() -> bool:
@@ -128,7 +135,7 @@ class Runner:
         self.dtype = pick_precision(cfg.precision, self.device)
         self.cfg = cfg
         self.multiple = int(getattr(model, "multiple", 1))
-        self.context = cfg.context if cfg.context is not None else int(getattr(model, "receptive_px", 64))
+        self.context = cfg.context if cfg.context is not None else default_context(model)
         model, _ = fold_batchnorm(model.eval())
         model = model.to(self.device)
         if cfg.channels_last and self.device.type != "mps":

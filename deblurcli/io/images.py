@@ -161,7 +161,8 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
     nc = 1 if gray else 3
     alpha = arr[..., nc].copy() if arr.shape[2] > nc else None
     scale = 65535.0 if bits == 16 else 255.0
-    pixels = arr[..., :nc].astype(np.float32) / scale
+    pixels = arr[..., :nc].astype(np.float32)
+    pixels /= scale
     return Photo(pixels, bits, alpha, icc, exif_bytes, xmp, tuple(dpi) if dpi else None, fmt, notes, orientation)
 
 
@@ -170,7 +171,9 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
 
 def _quantise(photo: Photo, bits: int) -> np.ndarray:
     scale = 65535.0 if bits == 16 else 255.0
-    a = np.clip(photo.pixels * scale + 0.5, 0, scale).astype(np.uint16 if bits == 16 else np.uint8)
+    t = photo.pixels * np.float32(scale)  # in place from here: one whole-image temporary, not three
+    t += 0.5
+    a = np.clip(t, 0, scale, out=t).astype(np.uint16 if bits == 16 else np.uint8)
     if photo.alpha is not None:
         al = photo.alpha
         if al.dtype != a.dtype:  # 16-bit alpha into an 8-bit file or vice versa
