@@ -14,11 +14,13 @@ deblur bench --model dpa-compact --model lcnet-compact --model attgan-compact --
 # The 12 MP bar is end to end (decode, restore, encode), as a user runs it:
 { python scripts/memory_24mp.py --size 4000x3000; python scripts/memory_24mp.py --size 4000x3000 --model lcnet-compact; python scripts/memory_24mp.py --size 4000x3000 --model attgan-compact; } | tee docs/end_to_end_12mp.txt
 python scripts/prior_probe.py --count 24 | tee docs/prior_probe.txt
+python scripts/prior_sensitivity.py --modules 8 | tee docs/prior_sensitivity.txt
 python scripts/defocus_map_sensitivity.py --count 12 | tee docs/defocus_map_sensitivity.txt
-# The two slowest (~2 min): MEASURE_SLOW=0 keeps their previous outputs.
+# The slowest (~6 min): MEASURE_SLOW=0 keeps their previous outputs.
 if [ "${MEASURE_SLOW:-1}" = 1 ]; then
   python scripts/memory_24mp.py | tee docs/memory_24mp.txt
   python scripts/batch_utilisation.py --count 100 --size 1280x720 | tee docs/batch_utilisation.txt
+  python scripts/tile_context.py --count 6 | tee docs/tile_context.txt
 fi
 python scripts/curves.py
 python scripts/readme_tables.py
