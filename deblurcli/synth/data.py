@@ -58,11 +58,13 @@ def dead_leaves(rng: np.random.Generator, size: int, n: int = 400) -> np.ndarray
 
 
 def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rotation, flip and an exposure change (±10% in linear light) of a sharp source: the blurred
+    input is made from the result, so both sides of a pair share the exposure."""
     k = int(rng.integers(4))
     img = np.rot90(img, k)
     if rng.random() < 0.5:
         img = img[:, ::-1]
-    return np.ascontiguousarray(img)
+    return to_gamma(to_linear(img) * np.float32(rng.uniform(0.9, 1.1)))
 
 
 def random_crop(img: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:

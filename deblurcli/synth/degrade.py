@@ -195,8 +195,11 @@ def degrade(sharp: np.ndarray, rng: np.random.Generator, kind: Kind, field: Lens
 
 
 def sensor(img: np.ndarray, rng: np.random.Generator, noise: float = 0.02, jpeg_p: float = 0.3) -> np.ndarray:
-    """Sensor realism: mild exposure change, Poisson-Gaussian noise (linear light), JPEG re-encoding."""
-    lin = to_linear(img) * np.float32(rng.uniform(0.9, 1.1))
+    """Sensor realism: Poisson-Gaussian noise (linear light), JPEG re-encoding. No exposure change:
+    applied to the input alone it asks the network for a brightness correction it cannot know, which
+    left the output's mean level free to drift in training (``synth.data.augment`` varies exposure
+    for input and target together)."""
+    lin = to_linear(img)
     a = rng.uniform(0, noise) ** 2  # Poisson gain
     b = rng.uniform(0, noise / 2)  # Gaussian read noise
     std = np.sqrt(a * np.clip(lin, 0, 1) + b * b).astype(np.float32)
