@@ -202,7 +202,7 @@ class DistortionPriorDeblur(nn.Module):
     multiple = 4
     cond = "prior"
     receptive_px = 96
-    context_px = 64  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+    context_px = 80  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
 
     def __init__(self, cfg: DPAConfig = DPAConfig()) -> None:
         super().__init__()
