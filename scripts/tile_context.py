@@ -3,8 +3,8 @@ trained on) whole and in tiles with a fixed 160 px core and C px of context per 
 context, PSNR of the tiled output against the whole-image output (seams), the largest difference
 between them in 8-bit levels, and PSNR against the sharp photo (quality), and the compute per output pixel that context costs at the CPU default tile
 (1024 px input). The arch's ``context_px`` (the engine's default context) is the smallest context here
-that keeps every pixel within one 8-bit level of the whole-image output and the quality unchanged;
-``receptive_px`` is the conservative bound it replaced.
+that keeps every pixel within 2 8-bit levels of the whole-image output (the engine's 2/255 promise)
+with unchanged PSNR; ``receptive_px`` is the conservative bound it replaced.
 
     python scripts/tile_context.py [--model dpa-compact ...] [--count 6] [--context 32 --context 64 ...]
 """

@@ -76,8 +76,8 @@ class RunConfig:
 
 def default_context(model: nn.Module) -> int:
     """Context px per tile side: the arch's measured ``context_px`` (the smallest context whose tiled
-    output stays within a fraction of an 8-bit level of the whole-image output on validation photos;
-    ``scripts/tile_context.py``), else its ``receptive_px`` bound."""
+    output stays within 2 8-bit levels of the whole-image output on validation photos, with unchanged
+    PSNR; ``scripts/tile_context.py``), else its ``receptive_px`` bound."""
     return int(getattr(model, "context_px", getattr(model, "receptive_px", 64)))
 
 
