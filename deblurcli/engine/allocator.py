@@ -6,7 +6,7 @@ kernel. A restore allocates and frees tile activations and whole-image buffers o
 again, so each is faulted in anew: system time was a third of a 12 MP run on our 2-core VM. Serving
 blocks below 1 GiB from the heap and never trimming lets freed blocks be reused. Measured with the
 default model on a 12 MP JPEG, three runs each: 18.6 → 16.1 s median end to end, system time 6.2 → 2.8 s,
-peak RSS 1.45 → 1.68 GB (``scripts/memory_24mp.py --size 4000x3000``; CHANGELOG 0.6.0).
+peak RSS 1.45 → 1.68 GB (``scripts/memory_24mp.py --size 4000x3000``; see CHANGELOG).
 """
 
 from __future__ import annotations
