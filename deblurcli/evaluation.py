@@ -19,9 +19,13 @@ from .engine.runner import BlurMap, PriorField, Runner, RunConfig
 from .metrics import scores
 from .synth.degrade import LensField, degrade, sensor
 
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """An H×W×C image as a (1, C, H, W) float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+
+
 def score(restored: np.ndarray, sharp: np.ndarray) -> tuple[float, float]:
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]  # noqa: E731
-    p, s = scores(t(restored), t(sharp))
+    p, s = scores(to_tensor(restored), to_tensor(sharp))
     return float(p[0]), float(s[0])
 
 

@@ -19,6 +19,7 @@ import torch
 
 from deblurcli import archs
 from deblurcli.archs.dpa import grid_mean
+from deblurcli.evaluation import to_tensor
 from deblurcli.synth.data import VAL_DIR, data_root, load_images
 from deblurcli.synth.degrade import LensField, degrade, sensor
 from deblurcli.training.losses import PRIOR_AUX_LEVEL, prior_moments, psf_descriptor
@@ -47,7 +48,6 @@ def main() -> None:
     model = _model(a.run)
     imgs = load_images(data_root(), (VAL_DIR,))
     rng = np.random.default_rng(77)
-    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float()  # noqa: E731
     g = model.cfg.prior_grid
     err = {"blind DPE": [], "calibrated DPE": [], "mean descriptor": []}
     targets = []
@@ -56,11 +56,11 @@ def main() -> None:
         s = int(rng.integers(2**31))
         photo, cal = (imgs[(i + k) % len(imgs)][: a.size, : a.size] for k in (0, a.count))
         d, cd = degrade(photo, np.random.default_rng(s), "lens", field), degrade(cal, np.random.default_rng(s), "lens", field)
-        m = t(d.moments)
+        m = to_tensor(d.moments)
         ok = torch.ones(1)
         with torch.inference_mode():
-            blind = model.dpe_blind(t(sensor(d.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
-            calp = model.estimate_prior(t(cal), t(sensor(cd.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
+            blind = model.dpe_blind(to_tensor(sensor(d.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
+            calp = model.estimate_prior(to_tensor(cal), to_tensor(sensor(cd.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
         err["blind DPE"].append(prior_moments(blind, m, ok, g).item())
         err["calibrated DPE"].append(prior_moments(calp, m, ok, g).item())
         targets.append(psf_descriptor(grid_mean(m, g)))

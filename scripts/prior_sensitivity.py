@@ -18,7 +18,7 @@ from deblurcli.archs.dpa import grid_mean
 from deblurcli.calibrate.estimate import estimate_prior
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import PriorField, Runner, RunConfig
-from deblurcli.evaluation import lens_modules, score
+from deblurcli.evaluation import lens_modules, score, to_tensor
 from deblurcli.hub.registry import load_registry
 from deblurcli.models.loader import load_entry
 from deblurcli.synth.degrade import degrade
@@ -46,7 +46,7 @@ def main() -> None:
     for mod in mods:
         levels = estimate_prior(model, mod["cal_sharp"], mod["cal_blur"])
         m = degrade(mod["cal_sharp"], np.random.default_rng(0), "lens", mod["field"]).moments  # the field's PSFs
-        desc = psf_descriptor(grid_mean(torch.from_numpy(np.ascontiguousarray(m)).permute(2, 0, 1)[None].float(), g))
+        desc = psf_descriptor(grid_mean(to_tensor(m), g))
         priors = {
             "calibrated prior": PriorField(tuple(levels)),
             "calibrated, true PSF descriptor": _with_descriptor(levels, desc),

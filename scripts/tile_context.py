@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from deblurcli.engine.runner import Runner, RunConfig, default_context
-from deblurcli.evaluation import degraded_sets, score
+from deblurcli.evaluation import degraded_sets, score, to_tensor
 from deblurcli.hub.registry import load_registry
 from deblurcli.metrics import psnr
 from deblurcli.models.loader import load_entry
@@ -26,10 +26,6 @@ from deblurcli.synth.data import VAL_DIR, data_root, load_images
 
 CORE = 160
 CPU_TILE = 1024
-
-
-def tensor(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
 
 
 def main() -> None:
@@ -55,7 +51,7 @@ def main() -> None:
             c_eff = math.ceil(c / model.multiple) * model.multiple
             r = Runner(model, RunConfig(tile=CORE + 2 * c_eff, context=c))
             tiled = [r.restore(it["blur"]) for it in items]
-            seam = np.mean([psnr(tensor(t), tensor(w)).item() for t, w in zip(tiled, whole)])  # 100: identical
+            seam = np.mean([psnr(to_tensor(t), to_tensor(w)).item() for t, w in zip(tiled, whole)])  # 100: identical
             worst = max(float(np.abs(t - w).max()) for t, w in zip(tiled, whole)) * 255
             q = np.mean([score(t, it["sharp"])[0] for t, it in zip(tiled, items)])
             core = max(CPU_TILE - 2 * c_eff, c_eff)
