@@ -83,6 +83,22 @@ def test_save_load_round_trip(net: tuple[str, torch.nn.Module], tmp_path: Path) 
         assert torch.equal(m(x, **kw), m2(x, **kw))
 
 
+@pytest.mark.parametrize("bf16", [False, True])
+def test_inference_in_place_path_matches_the_autograd_path(net: tuple[str, torch.nn.Module], bf16: bool) -> None:
+    """Residual sums are written into fresh intermediates at inference (``_blocks.add_into``, DPA's
+    prior attention): same output as with autograd on, bit for bit, and the input is left alone."""
+    arch, m = net
+    x, kw = _inputs(arch)
+    before = x.clone()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.enable_grad():
+            ref = m(x, **kw).detach()
+        with torch.inference_mode():
+            fast = m(x, **kw)
+    assert torch.equal(ref, fast)
+    assert torch.equal(x, before)
+
+
 BF16_TOL = 0.06  # bf16 keeps 8 mantissa bits; through ~30 layers outputs in [0, 1] agree to a few 1/100
 
 

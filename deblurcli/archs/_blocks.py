@@ -52,6 +52,14 @@ def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:
     return out.contiguous(memory_format=torch.channels_last) if x.is_contiguous(memory_format=torch.channels_last) and x.dim() == 4 else out
 
 
+def add_into(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """y + x, written into ``y`` (a fresh intermediate) at inference: one whole-tile allocation and
+    memory pass less per residual. Out of place when autograd needs ``y`` or the dtypes differ."""
+    if torch.is_grad_enabled() or y.dtype != x.dtype or y.shape != x.shape:
+        return y + x
+    return y.add_(x)
+
+
 class ResBlock(nn.Module):
     """conv-act-conv + identity (SRResNet block without batch norm)."""
 
@@ -62,7 +70,8 @@ class ResBlock(nn.Module):
         self.act = nn.LeakyReLU(0.2, inplace=True) if act == "lrelu" else nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.c2(self.act(self.c1(x)))
+        y = self.c2(self.act(self.c1(x)))
+        return add_into(y, x)
 
 
 class ChannelAttention(nn.Module):

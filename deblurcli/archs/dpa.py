@@ -80,7 +80,10 @@ class PA(nn.Module):
 
     def forward(self, f: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         a = self.a(d)
-        return f + f * self.mul(a) + self.add(a)
+        m = self.mul(a)
+        if torch.is_grad_enabled() or m.dtype != f.dtype:
+            return f + f * m + self.add(a)
+        return m.mul_(f).add_(f).add_(self.add(a))  # the same sums in the same order, in place
 
 
 class IF(nn.Module):
