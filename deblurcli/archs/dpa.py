@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks import ChannelAttention, PixelAttention, ResBlock, bilinear_up_init, conv, pad_to_multiple, zero_init
+from ._blocks import ChannelAttention, PixelAttention, ResBlock, bilinear_up_init, can_write_into, conv, pad_to_multiple, zero_init
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,10 @@ class PA(nn.Module):
 
     def forward(self, f: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         a = self.a(d)
-        m = self.mul(a)
-        if torch.is_grad_enabled() or m.dtype != f.dtype:
-            return f + f * m + self.add(a)
-        return m.mul_(f).add_(f).add_(self.add(a))  # the same sums in the same order, in place
+        m, add = self.mul(a), self.add(a)
+        if can_write_into(m, f, add):
+            return m.mul_(f).add_(f).add_(add)  # the same sums in the same order, in place
+        return f + f * m + add
 
 
 class IF(nn.Module):
