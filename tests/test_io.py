@@ -111,6 +111,18 @@ def test_palette_and_cmyk(tmp_path: Path) -> None:
     assert ph.pixels[..., 0].mean() > 0.8 and ph.pixels[..., 1].mean() < 0.2  # red
 
 
+def test_multi_frame_input_restores_the_first_frame_and_says_so(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (20, 10), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    f = tmp_path / "pages.tif"
+    frames[0].save(f, save_all=True, append_images=frames[1:])
+    ph = read_photo(f)
+    assert ph.pixels.shape == (10, 20, 3) and ph.pixels[..., 0].mean() > 0.99  # the first page: red
+    assert any("3 frames/pages" in w for w in ph.warnings)
+    single = tmp_path / "one.tif"
+    frames[1].save(single)
+    assert not read_photo(single).warnings
+
+
 def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")

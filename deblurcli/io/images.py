@@ -5,7 +5,8 @@
   block is not written there and a warning says so).
 - Bit depth comes from the file (PNG/TIFF sample size), never from pixel values: 16 bits in, 16 out.
 - Grayscale stays grayscale; alpha is passed through untouched; palette images are expanded; CMYK is
-  converted to RGB with a warning.
+  converted to RGB with a warning. Of a multi-frame file (animated GIF, multi-page TIFF) the first
+  frame is restored, with a warning; an MPO camera JPEG's first picture is the photo itself.
 - Writes are atomic: a temporary file in the same folder, then a rename. An interrupt never leaves a
   half-written output.
 """
@@ -125,6 +126,9 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
                              "raise it with --max-megapixels if you have the memory")
         fmt = im.format or "PNG"
         notes: list[str] = []
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        if frames > 1 and fmt != "MPO":  # MPO: a camera JPEG whose first picture is the photo itself
+            notes.append(f"{frames} frames/pages: only the first is restored")
         exif = im.getexif()
         orientation = int(exif.get(ORIENTATION, 1) or 1)
         icc = im.info.get("icc_profile")
