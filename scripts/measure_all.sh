@@ -16,12 +16,13 @@ deblur bench --model dpa-compact --model lcnet-compact --model attgan-compact --
 python scripts/prior_probe.py --count 24 | tee docs/prior_probe.txt
 python scripts/prior_sensitivity.py --modules 8 | tee docs/prior_sensitivity.txt
 python scripts/defocus_map_sensitivity.py --count 12 | tee docs/defocus_map_sensitivity.txt
-# The slowest (~8 min): MEASURE_SLOW=0 keeps their previous outputs.
+# The slowest (~13 min): MEASURE_SLOW=0 keeps their previous outputs.
 if [ "${MEASURE_SLOW:-1}" = 1 ]; then
   python scripts/memory_24mp.py | tee docs/memory_24mp.txt
   python scripts/batch_utilisation.py --count 100 --size 1280x720 | tee docs/batch_utilisation.txt
   python scripts/tile_context.py --count 6 | tee docs/tile_context.txt
   python scripts/compile_speed.py | tee docs/compile_speed.txt
+  { echo "python scripts/train_speed.py --arch dpa --steps 8 --compile   (quiet machine; medians of 8 steps after 2 warm-up steps)"; python scripts/train_speed.py --arch dpa --steps 8 --compile; } | tee docs/train_speed.txt
 fi
 python scripts/curves.py
 python scripts/readme_tables.py
