@@ -79,7 +79,7 @@ class MTWDNet(nn.Module):
     multiple = 16
     cond = None
     receptive_px = 160
-    context_px = 96  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+    context_px = 112  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
 
     def __init__(self, cfg: MTWDConfig = MTWDConfig()) -> None:
         super().__init__()
