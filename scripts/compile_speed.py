@@ -21,7 +21,7 @@ import time
 CHILD = r"""
 import json, statistics, sys, time, torch
 from deblurcli.engine.allocator import keep_freed_memory
-from deblurcli.engine.runner import Runner, RunConfig
+from deblurcli.engine.runner import Runner, RunConfig, _autocast
 from deblurcli.models.loader import load_model
 keep_freed_memory()
 model_id, tile, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -29,14 +29,14 @@ r = Runner(load_model(model_id, "deblur")[0], RunConfig())
 x = torch.rand(1, 3, tile, tile).contiguous(memory_format=torch.channels_last)
 def times(m):
     out = []
-    with torch.inference_mode(), torch.autocast("cpu", dtype=r.dtype, enabled=r.dtype != torch.float32):
+    with torch.inference_mode(), _autocast(r.device, r.dtype):  # the engine's precision rule
         for _ in range(runs + 1):
             t = time.perf_counter(); m(x); out.append(time.perf_counter() - t)
     return out[1:]
 eager = times(r.model)
 t = time.perf_counter()
 cm = torch.compile(r.model)
-with torch.inference_mode(), torch.autocast("cpu", dtype=r.dtype, enabled=r.dtype != torch.float32):
+with torch.inference_mode(), _autocast(r.device, r.dtype):
     cm(x)
 first = time.perf_counter() - t
 compiled = times(cm)
