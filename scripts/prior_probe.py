@@ -72,7 +72,7 @@ def main() -> None:
         ok = torch.ones(1)
         cal_blur = sensor(cd.blurred, rng, noise=0.01, jpeg_p=0.0)
         with torch.inference_mode():
-            blind = model.dpe_blind(to_tensor(sensor(d.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
+            blind = model.blind_prior(to_tensor(sensor(d.blurred, rng, noise=0.01, jpeg_p=0.0)))[PRIOR_AUX_LEVEL]
             calp = model.estimate_prior(to_tensor(cal), to_tensor(cal_blur))[PRIOR_AUX_LEVEL]
         err["blind DPE"].append(prior_moments(blind, m, ok, g).item())
         err["calibrated DPE"].append(prior_moments(calp, m, ok, g).item())

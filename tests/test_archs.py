@@ -22,10 +22,15 @@ def _inputs(arch: str, h: int = 37, w: int = 53, b: int = 2) -> tuple[torch.Tens
     return x, kw
 
 
-@pytest.fixture(scope="module", params=NAMES)
+# every arch's compact config, and the variants we ship besides (dpa-lite: space-to-depth DPA)
+VARIANTS = [(n, {}) for n in NAMES] + [("dpa", {"unshuffle": 2})]
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=[n + ("-" + "-".join(f"{k}{v}" for k, v in h.items()) if h else "") for n, h in VARIANTS])
 def net(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module]:
     torch.manual_seed(0)
-    return request.param, perturb(build(request.param)).eval()
+    arch, hp = request.param
+    return arch, perturb(build(arch, hp)).eval()
 
 
 def test_shape_odd_sizes_and_finite(net: tuple[str, torch.nn.Module]) -> None:
@@ -44,7 +49,9 @@ def test_shape_odd_sizes_and_finite(net: tuple[str, torch.nn.Module]) -> None:
 def test_every_parameter_gets_a_gradient(net: tuple[str, torch.nn.Module]) -> None:
     arch, m = net
     m = m.train()
-    x, kw = _inputs(arch, 32, 48)
+    # the calibrated prior's 16×16 grid needs a coarsest level of at least 16 px: 32·2^unshuffle
+    side = 32 * getattr(m.cfg, "unshuffle", 1)
+    x, kw = _inputs(arch, side, side * 3 // 2)
     loss = m(x, **kw).square().mean()
     if arch == "dpa":  # the calibrated-mode estimator is used with a calibration pair
         loss = loss + m(x, m.estimate_prior(x, x.flip(-1))).square().mean()

@@ -104,9 +104,10 @@ def test_orientation_round_trip() -> None:
         assert torch.equal(unorient_grid(orient_grid(t, o), o), t)
 
 
-def test_tiled_prior_equals_whole(pair: tuple[np.ndarray, np.ndarray]) -> None:
+@pytest.mark.parametrize("unshuffle", [1, 2])
+def test_tiled_prior_equals_whole(pair: tuple[np.ndarray, np.ndarray], unshuffle: int) -> None:
     sharp, blur = pair
-    m = perturb(build("dpa", TINY["dpa"])).eval()
+    m = perturb(build("dpa", {**TINY["dpa"], "unshuffle": unshuffle})).eval()
     whole = estimate_prior(m, sharp, blur, tile=10_000)
     tiled = estimate_prior(m, sharp, blur, tile=256)
     for a, b in zip(whole, tiled):

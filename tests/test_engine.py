@@ -71,12 +71,29 @@ def test_tiled_equals_untiled(arch: str) -> None:
     assert np.abs(whole - tiled).max() <= 2 / 255
 
 
-def test_blind_dpa_tiled_equals_untiled() -> None:
+@pytest.mark.parametrize("unshuffle", [1, 2])
+def test_blind_dpa_tiled_equals_untiled(unshuffle: int) -> None:
     torch.manual_seed(0)
-    m = perturb(build("dpa"), scale=0.03)
+    m = perturb(build("dpa", {"unshuffle": unshuffle}), scale=0.03)
     r = Runner(m, RunConfig(precision="fp32"))
     img = _image(260, 500)
-    assert np.abs(r.restore(img, None, tile=None) - r.restore(img, None, tile=256)).max() <= 2 / 255
+    whole = r.restore(img, None, tile=None)
+    assert np.abs(whole - img).max() > 0.02
+    assert np.abs(whole - r.restore(img, None, tile=256)).max() <= 2 / 255
+
+
+def test_lite_dpa_with_prior_tiled_equals_untiled() -> None:
+    """dpa-lite (unshuffle=2): the prior still follows the tiles at every (shifted) level scale."""
+    torch.manual_seed(0)
+    m = perturb(build("dpa", {"unshuffle": 2}), scale=0.03)
+    assert m.multiple == 8 and m.level_scale(2) == 8
+    g = torch.Generator().manual_seed(1)
+    cond = PriorField(tuple(torch.randn(1, m.cfg.prior_channels, 6, 9, generator=g) for _ in range(3)))
+    r = Runner(m, RunConfig(precision="fp32"))
+    img = _image(300, 520)
+    whole = r.restore(img, cond, tile=None)
+    assert np.abs(whole - r.restore(img, None, tile=None)).max() > 1e-3  # the prior is used
+    assert np.abs(whole - r.restore(img, cond, tile=256)).max() <= 2 / 255
 
 
 def test_prior_field_matches_whole_image_resize() -> None:

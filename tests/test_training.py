@@ -96,7 +96,7 @@ def test_prior_moment_supervision_trains_both_estimators() -> None:
 
     def aux() -> tuple[float, float]:
         with torch.no_grad():
-            blind = model.dpe_blind(b["blur"])[PRIOR_AUX_LEVEL]
+            blind = model.blind_prior(b["blur"])[PRIOR_AUX_LEVEL]
             cal = model.estimate_prior(b["cal_sharp"], b["cal_blur"])[PRIOR_AUX_LEVEL]
             return tuple(prior_moments(p, b["moments"], b["moments_ok"], g).item() for p in (blind, cal))  # type: ignore[return-value]
 

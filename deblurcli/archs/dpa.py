@@ -28,6 +28,9 @@ Choices the paper leaves open (standard practice of its time), and deviations:
   it (calibrated = blind); with ``prior_aux`` (training config) the first 3 prior channels of both
   DPE Nets are also trained to predict the local PSF's size and shape (``training.losses``).
 - Paper: K = 10 RBs per RM, 32/64/128 channels (``DPAConfig.paper()``); we ship a compact config.
+- ``unshuffle=2`` (our addition, dpa-lite): both nets run on the pixel-unshuffled photo (space-to-depth,
+  12 channels at half resolution) and the restored levels are pixel-shuffled back — a quarter of the
+  FLOPs at the same widths, with wide (efficient) convolutions kept, unlike halving the channels.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ class DPAConfig:
     dpe_blocks: int = 1
     prior_grid: int = 16
     calibrated: bool = True  # also build the calibrated-mode DPE Net
+    # Space-to-depth factor: 2 runs both nets on the pixel-unshuffled photo (12 channels at half the
+    # resolution; outputs pixel-shuffled back), a quarter of the FLOPs at the same widths (dpa-lite).
+    unshuffle: int = 1
 
     @classmethod
     def paper(cls) -> "DPAConfig":
@@ -89,9 +95,9 @@ class PA(nn.Module):
 class IF(nn.Module):
     """Image fusion with level attention (eq. 9-11)."""
 
-    def __init__(self, ch: int) -> None:
+    def __init__(self, ch: int, img_ch: int = 3) -> None:
         super().__init__()
-        self.up = bilinear_up_init(nn.ConvTranspose2d(3, 3, 4, stride=2, padding=1))
+        self.up = bilinear_up_init(nn.ConvTranspose2d(img_ch, img_ch, 4, stride=2, padding=1))
         self.att = nn.Sequential(conv(ch, max(ch // 4, 4)), nn.ReLU(inplace=True), conv(max(ch // 4, 4), 1), nn.Sigmoid())
 
     def forward(self, feat: torch.Tensor, coarse: torch.Tensor, fine_input: torch.Tensor) -> torch.Tensor:
@@ -132,10 +138,10 @@ class DPENet(nn.Module):
 class DPANet(nn.Module):
     """Prior-attention deblurring network (decoder-side image pyramid with level attention)."""
 
-    def __init__(self, cfg: DPAConfig) -> None:
+    def __init__(self, cfg: DPAConfig, img_ch: int = 3) -> None:
         super().__init__()
         c, k, p = cfg.channels, cfg.blocks, cfg.prior_channels
-        self.fe = nn.ModuleList([FE(3, c[i]) for i in range(3)])
+        self.fe = nn.ModuleList([FE(img_ch, c[i]) for i in range(3)])
         self.down = nn.ModuleList([conv(c[0], c[1], 3, 2), conv(c[1], c[2], 3, 2)])
         self.efuse = nn.ModuleList([conv(2 * c[1], c[1], 1), conv(2 * c[2], c[2], 1)])
         self.erm = nn.ModuleList([_rm(c[i], k[i]) for i in range(3)])
@@ -145,8 +151,8 @@ class DPANet(nn.Module):
         self.ff = nn.ModuleList([conv(2 * c[0], c[0], 1), conv(2 * c[1], c[1], 1)])
         self.drm = nn.ModuleList([_rm(c[i], k[i]) for i in range(2)])
         self.dsa = nn.ModuleList([SA(c[i]) for i in range(2)])
-        self.out = nn.ModuleList([zero_init(conv(c[i], 3)) for i in range(3)])
-        self.fuse_img = nn.ModuleList([IF(c[i]) for i in range(2)])
+        self.out = nn.ModuleList([zero_init(conv(c[i], img_ch)) for i in range(3)])
+        self.fuse_img = nn.ModuleList([IF(c[i], img_ch) for i in range(2)])
 
     def forward(self, y: torch.Tensor, prior: list[torch.Tensor]) -> list[torch.Tensor]:
         """Return restored images at every level, finest first."""
@@ -202,29 +208,55 @@ def _fit(d: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class DistortionPriorDeblur(nn.Module):
     """DPE (blind and calibrated) + DPA. ``forward(x, prior=None)``: blind when ``prior`` is None."""
 
-    multiple = 4
     cond = "prior"
-    receptive_px = 96
-    context_px = 80  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
 
     def __init__(self, cfg: DPAConfig = DPAConfig()) -> None:
         super().__init__()
         self.cfg = cfg
-        self.dpe_blind = DPENet(cfg, 3)
-        self.dpe_cal = DPENet(cfg, 6) if cfg.calibrated else None
-        self.dpa = DPANet(cfg)
+        u = cfg.unshuffle
+        if u not in (1, 2, 4):
+            raise ValueError(f"unshuffle must be 1, 2 or 4, not {u}")
+        self.multiple = 4 * u
+        self.receptive_px = 96 * u
+        # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+        self.context_px = {1: 80, 2: 128}.get(u, 96 * u)
+        self.dpe_blind = DPENet(cfg, 3 * u * u)
+        self.dpe_cal = DPENet(cfg, 6 * u * u) if cfg.calibrated else None
+        self.dpa = DPANet(cfg, 3 * u * u)
+
+    def level_scale(self, i: int) -> int:
+        """Pixels of the photo per pixel of prior/feature level ``i``."""
+        return self.cfg.unshuffle * 2**i
+
+    def _in(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_unshuffle(x, self.cfg.unshuffle) if self.cfg.unshuffle > 1 else x
+
+    def blind_prior(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Blind mode: the multi-scale prior the blind DPE net reads from the blurred photo itself."""
+        return self.dpe_blind(self._in(x))
+
+    def calibrated_levels(self, pair: torch.Tensor) -> list[torch.Tensor]:
+        """The calibrated DPE net's per-pixel prior levels for a sharp+blurred pair (6 channels)."""
+        if self.dpe_cal is None:
+            raise ValueError("this checkpoint has no calibrated-mode DPE net")
+        u = self.cfg.unshuffle
+        if u > 1:  # each image unshuffled on its own: channels stay [sharp..., blurred...]
+            pair = torch.cat([F.pixel_unshuffle(pair[:, :3], u), F.pixel_unshuffle(pair[:, 3:], u)], 1)
+        return self.dpe_cal(pair)
 
     def estimate_prior(self, sharp: torch.Tensor, blur: torch.Tensor) -> list[torch.Tensor]:
         """Calibrated mode: the multi-scale prior of a sharp/blurred pair, on a coarse sensor grid."""
-        if self.dpe_cal is None:
-            raise ValueError("this checkpoint has no calibrated-mode DPE net")
         g = self.cfg.prior_grid
-        return [grid_mean(d, g) for d in self.dpe_cal(torch.cat([sharp, blur], 1))]
+        return [grid_mean(d, g) for d in self.calibrated_levels(torch.cat([sharp, blur], 1))]
 
     def forward_levels(self, x: torch.Tensor, prior: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+        """Restored images at full, 1/2 and 1/4 resolution (finest first)."""
+        z = self._in(x)
         if prior is None:
-            prior = self.dpe_blind(x)
-        return self.dpa(x, prior)
+            prior = self.dpe_blind(z)
+        outs = self.dpa(z, prior)
+        u = self.cfg.unshuffle
+        return [F.pixel_shuffle(o, u) for o in outs] if u > 1 else outs
 
     def forward(self, x: torch.Tensor, prior: list[torch.Tensor] | None = None) -> torch.Tensor:
         xp, (h, w) = pad_to_multiple(x, self.multiple)

@@ -18,8 +18,8 @@ from .psf import estimate_field, psf_stats
 
 @torch.inference_mode()
 def estimate_prior(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, tile: int = 768) -> list[torch.Tensor]:
-    g, dpe = model.cfg.prior_grid, model.dpe_cal
-    if dpe is None:
+    g = model.cfg.prior_grid
+    if model.dpe_cal is None:
         from ..errors import WeightsError
 
         raise WeightsError("this checkpoint has no calibrated-mode DPE net", "use a dpa checkpoint trained with calibrated=true")
@@ -30,9 +30,9 @@ def estimate_prior(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, tile: 
     counts: list[torch.Tensor] = []
     for t in p.tiles:
         x, _ = pad_to_multiple(pair[..., t.y0 : t.y1, t.x0 : t.x1], model.multiple)
-        levels = dpe(x)
+        levels = model.calibrated_levels(x)
         for i, f in enumerate(levels):
-            s = 2**i
+            s = model.level_scale(i)
             # keep the core of the tile at this level; cores partition the image
             cy0, cy1, cx0, cx1 = t.cy0 // s, -(-t.cy1 // s), t.cx0 // s, -(-t.cx1 // s)
             oy, ox = t.y0 // s, t.x0 // s

@@ -26,8 +26,9 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 class Condition(Protocol):
-    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int) -> dict[str, Any]:
-        """Model keyword arguments for the padded input box [y0, y1) × [x0, x1) of an H×W image."""
+    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int, scale: int = 1) -> dict[str, Any]:
+        """Model keyword arguments for the padded input box [y0, y1) × [x0, x1) of an H×W image;
+        ``scale``: image pixels per pixel of the model's finest feature level."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class BlurMap:
     values: np.ndarray
     key: str = "blur_map"
 
-    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int) -> dict[str, Any]:
+    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int, scale: int = 1) -> dict[str, Any]:
         ys = np.clip(np.arange(y0, y1), 0, height - 1)
         xs = np.clip(np.arange(x0, x1), 0, width - 1)
         crop = self.values[np.ix_(ys, xs)]
@@ -47,15 +48,15 @@ class BlurMap:
 @dataclass(frozen=True)
 class PriorField:
     """A multi-scale prior on a coarse grid over normalised sensor coordinates; level i is sampled at
-    the pixel centres of the 2^i-downsampled tile (bilinear, edge-clamped) — the same values a whole
-    image gets from bilinear resizing."""
+    the pixel centres of the (scale·2^i)-downsampled tile (bilinear, edge-clamped) — the same values a
+    whole image gets from bilinear resizing."""
 
     levels: tuple[torch.Tensor, ...]  # each (1, P, Gh, Gw)
 
-    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int) -> dict[str, Any]:
+    def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int, scale: int = 1) -> dict[str, Any]:
         out = []
         for i, lev in enumerate(self.levels):
-            s = 2**i
+            s = scale * 2**i
             ny, nx = (y1 - y0) // s, (x1 - x0) // s
             gy = ((y0 + (torch.arange(ny, dtype=torch.float64) + 0.5) * s) / height) * 2 - 1
             gx = ((x0 + (torch.arange(nx, dtype=torch.float64) + 0.5) * s) / width) * 2 - 1
@@ -135,6 +136,7 @@ class Runner:
         self.dtype = pick_precision(cfg.precision, self.device)
         self.cfg = cfg
         self.multiple = int(getattr(model, "multiple", 1))
+        self.level_scale = model.level_scale(0) if hasattr(model, "level_scale") else 1
         self.context = cfg.context if cfg.context is not None else default_context(model)
         model, _ = fold_batchnorm(model.eval())
         model = model.to(self.device)
@@ -173,7 +175,7 @@ class Runner:
                 x, _ = pad_to_multiple(x, self.multiple)
                 kwargs: dict[str, Any] = {}
                 if cond is not None:
-                    parts = [cond.for_tile(t.y0, t.y0 + x.shape[-2], t.x0, t.x0 + x.shape[-1], h, w) for t in chunk]
+                    parts = [cond.for_tile(t.y0, t.y0 + x.shape[-2], t.x0, t.x0 + x.shape[-1], h, w, self.level_scale) for t in chunk]
                     kwargs = {k: _cat([pt[k] for pt in parts]) for k in parts[0]}
                 y = self._forward(x, kwargs)[..., : shape[0], : shape[1]]
                 for t, yt in zip(chunk, y):

@@ -17,7 +17,7 @@ StepFn = Callable[[nn.Module, dict[str, torch.Tensor], int, TrainConfig], torch.
 
 def dpa_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
     w = (1.0, 0.5, 0.25)
-    blind_prior = model.dpe_blind(b["blur"])
+    blind_prior = model.blind_prior(b["blur"])
     blind = losses.multiscale(model.forward_levels(b["blur"], blind_prior), b["sharp"], w)
     prior = model.estimate_prior(b["cal_sharp"], b["cal_blur"])
     cal = losses.multiscale(model.forward_levels(b["blur"], prior), b["sharp"], w)
