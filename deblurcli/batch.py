@@ -117,11 +117,17 @@ class BatchOptions:
 
 
 def blend(photo: Photo, restored_rgb: np.ndarray, strength: float) -> np.ndarray:
-    """Mix the restoration with the input (strength 0 = input, 1 = full); gray stays gray."""
-    out = photo.rgb() + strength * (restored_rgb - photo.rgb()) if strength != 1.0 else restored_rgb
+    """Mix the restoration with the input (strength 0 = input, 1 = full); gray stays gray.
+    Works in place on ``restored_rgb`` (the caller's fresh array): no whole-image temporaries."""
+    out = restored_rgb if restored_rgb.dtype == np.float32 else restored_rgb.astype(np.float32)
+    if strength != 1.0:
+        base = photo.rgb()
+        out -= base
+        out *= np.float32(strength)
+        out += base
     if photo.gray:
-        out = out.mean(axis=2, keepdims=True)
-    return np.clip(out, 0, 1).astype(np.float32)
+        out = out.mean(axis=2, keepdims=True, dtype=np.float32)
+    return np.clip(out, 0, 1, out=out)
 
 
 def side_by_side(before: Photo, after: Photo) -> Photo:

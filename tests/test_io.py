@@ -152,3 +152,24 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path, monkeypatch: pyt
         write_photo(Photo(_gradient(8, 8)), dst)
     assert dst.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["out.jpg"]
+
+
+def test_blend_strength_gray_and_range() -> None:
+    """``batch.blend``: strength mixes linearly with the input, gray input gives gray output, values
+    outside [0, 1] are clipped, and the result is float32."""
+    from deblurcli.batch import blend
+    from deblurcli.io.images import Photo
+
+    rng = np.random.default_rng(0)
+    base = rng.random((8, 9, 3), dtype=np.float32)
+    restored = rng.random((8, 9, 3), dtype=np.float32) * 1.4 - 0.2
+    photo = Photo(base)
+    half = blend(photo, restored.copy(), 0.5)
+    assert half.dtype == np.float32
+    assert np.allclose(half, np.clip(base + 0.5 * (restored - base), 0, 1), atol=1e-6)
+    full = blend(photo, restored.copy(), 1.0)
+    assert np.array_equal(full, np.clip(restored, 0, 1))
+    assert np.array_equal(blend(photo, restored.copy(), 0.0), base)
+    gray = Photo(base[..., :1])
+    g = blend(gray, np.repeat(base[..., :1], 3, axis=2) + 0.1, 1.0)
+    assert g.shape == (8, 9, 1) and np.allclose(g, np.clip(base[..., :1] + 0.1, 0, 1), atol=1e-6)

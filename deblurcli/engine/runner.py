@@ -180,7 +180,9 @@ class Runner:
                 y = self._forward(x, kwargs)[..., : shape[0], : shape[1]]
                 for t, yt in zip(chunk, y):
                     wy, wx = p.weights(t)
-                    out[t.y0 : t.y1, t.x0 : t.x1] += yt.permute(1, 2, 0).numpy() * (wy[:, None, None] * wx[None, :, None])
+                    tile_hwc = yt.permute(1, 2, 0).numpy()  # a view of this tile's own output
+                    tile_hwc *= np.multiply.outer(wy.astype(np.float32), wx.astype(np.float32))[..., None]
+                    out[t.y0 : t.y1, t.x0 : t.x1] += tile_hwc
                 done += len(chunk)
                 if progress:
                     progress(done, len(tiles))
