@@ -93,7 +93,7 @@ def main() -> None:
         lines += ["SVBR-Net against maps of known error (`python scripts/defocus_map_sensitivity.py --count 12`):", "",
                   "```", sens.read_text().strip(), "```", ""]
     for name, title in (("bench_cpu.json", "Speed of the shipped checkpoints (`deblur bench --size 1280x720 --runs 3`)"),
-                        ("bench_cpu_12mp.json", "12 MP photos, the default and the two fastest models (`deblur bench --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1`)"),
+                        ("bench_cpu_12mp.json", "12 MP photos, both distortion-prior models and the two fastest others (`deblur bench --model dpa-lite --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1`)"),
                         ("bench_arch_cpu.json", "Speed of every architecture's compact configuration (`deblur bench --arch all`)")):
         t = _load(name)
         if t:
