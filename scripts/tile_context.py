@@ -36,7 +36,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
     reg = load_registry()
-    ids = a.model or ["dpa-compact", "lcnet-compact", "mtwd-compact", "attgan-compact"]
+    ids = a.model or ["dpa-compact", "dpa-lite", "lcnet-compact", "mtwd-compact", "attgan-compact"]
     items = degraded_sets(load_images(data_root(), (VAL_DIR,))[: a.count], ("motion",), seed=5)["motion"]
     print(f"{len(items)} motion-blurred {VAL_DIR} photos, tiles with a {CORE} px core; PSNR in dB")
     for mid in ids:
