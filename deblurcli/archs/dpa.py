@@ -239,10 +239,8 @@ class DistortionPriorDeblur(nn.Module):
         """The calibrated DPE net's per-pixel prior levels for a sharp+blurred pair (6 channels)."""
         if self.dpe_cal is None:
             raise ValueError("this checkpoint has no calibrated-mode DPE net")
-        u = self.cfg.unshuffle
-        if u > 1:  # each image unshuffled on its own: channels stay [sharp..., blurred...]
-            pair = torch.cat([F.pixel_unshuffle(pair[:, :3], u), F.pixel_unshuffle(pair[:, 3:], u)], 1)
-        return self.dpe_cal(pair)
+        # pixel_unshuffle keeps each input channel's sub-pixels together: [sharp..., blurred...]
+        return self.dpe_cal(self._in(pair))
 
     def estimate_prior(self, sharp: torch.Tensor, blur: torch.Tensor) -> list[torch.Tensor]:
         """Calibrated mode: the multi-scale prior of a sharp/blurred pair, on a coarse sensor grid."""
