@@ -23,6 +23,9 @@ class TrainConfig:
     task: Literal["motion", "defocus", "prior", "blurmap"] = "motion"
     hparams: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    # Fine-tuning: a weights.toml id whose checkpoint starts a fresh run (its sha256 goes into the run's
+    # metadata); empty: random initialisation.
+    init: str = ""
     steps: int = 100_000
     batch: int = 8
     crop: int = 128

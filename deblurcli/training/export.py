@@ -30,6 +30,8 @@ def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIG
         "command": st.get("command", ""),
         "git_commit": st.get("git_commit", ""),
     }
+    if cfg.init:  # fine-tuned: what it started from
+        recipe["init"] = {"id": cfg.init, "sha256": st.get("init_sha256", "")}
     dest.mkdir(parents=True, exist_ok=True)
     out = dest / f"{cfg.id}.safetensors"
     store.save(model, out, {"id": cfg.id, "recipe": recipe, "train_config": st["config"], "metrics": st["metrics"]})

@@ -80,6 +80,8 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
         old = st.get("val_versions") or {}  # absent in checkpoints from before versions: v1 everywhere
         if any(old.get(k, 1) != v for k, v in _val_versions(cfg).items()):
             best = -1e9  # a validation set this run scores on has changed: old scores do not compare
+    # fine-tuning starts from cfg.init; a resumed run already holds those weights, trained further
+    init_sha = st.get("init_sha256", "") if step > 0 else (_init_from(model, cfg) if cfg.init else "")
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
@@ -91,7 +93,7 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
     log = (run_dir / "log.jsonl").open("a")
     t0, tlast, seen = time.time(), time.time(), 0
     ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg.precision == "bf16" else nullcontext
-    meta = {"command": command, "git_commit": git_commit(), "val_versions": _val_versions(cfg)}
+    meta = {"command": command, "git_commit": git_commit(), "val_versions": _val_versions(cfg), "init_sha256": init_sha}
     while step < cfg.steps:
         model.train()
         b = next(batches)
@@ -131,6 +133,20 @@ def train(cfg: TrainConfig, run_dir: Path, data_root: Path, resume: bool, max_mi
             break
     log.close()
     return run_dir
+
+
+def _init_from(model: nn.Module, cfg: TrainConfig) -> str:
+    """Load the weights of registry entry ``cfg.init`` into ``model`` (same arch and hparams); return its
+    sha256, which the run's checkpoints record."""
+    from ..hub.registry import load_registry
+    from ..models.loader import load_entry
+
+    entry = load_registry().get(cfg.init)
+    src, _ = load_entry(entry)
+    if entry.arch != cfg.arch:
+        raise ValueError(f"init {cfg.init!r} is arch {entry.arch!r}, not {cfg.arch!r}")
+    model.load_state_dict(src.state_dict())  # strict: a different hparams shape fails here
+    return entry.sha256
 
 
 def _plain(model: nn.Module) -> dict[str, torch.Tensor]:
