@@ -141,30 +141,62 @@ def compare_path(dest: Path) -> Path:
     return dest.with_name(f"{dest.stem}_compare{dest.suffix}")
 
 
-def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
-              on_start: Callable[[Job], None] | None = None,
-              on_tiles: Callable[[int, int], None] | None = None) -> Iterator[FileResult]:
-    """Process every job; yield one result per job, in order. Never raises for a single bad file."""
+def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list[Job]]:
+    """Results for the jobs that are settled before any work (bad input, output exists) and the rest."""
+    settled: list[FileResult] = []
     todo: list[Job] = []
     for j in jobs:
         if j.error:
-            yield FileResult(j.src, j.dest, "failed", j.error)
+            settled.append(FileResult(j.src, j.dest, "failed", j.error))
         elif j.dest is not None and j.dest.exists() and not opts.overwrite:
             if opts.skip_existing:
-                yield FileResult(j.src, j.dest, "skipped", "output exists (--skip-existing)")
+                settled.append(FileResult(j.src, j.dest, "skipped", "output exists (--skip-existing)"))
             else:
-                yield FileResult(j.src, j.dest, "failed", f"output {j.dest} exists; {OutputExistsError.hint}")
+                settled.append(FileResult(j.src, j.dest, "failed", f"output {j.dest} exists; {OutputExistsError.hint}"))
         else:
             todo.append(j)
-    reader = ThreadPoolExecutor(1, thread_name_prefix="deblur-read")
+    return settled, todo
+
+
+class Reader:
+    """Decodes the photos to process one ahead, on a thread. Made before the model loads, so the first
+    photo's decode overlaps importing torch and loading weights (image decoding releases the GIL)."""
+
+    def __init__(self, jobs: list[Job], opts: BatchOptions) -> None:
+        self.settled, self.todo = _triage(jobs, opts)
+        self._max_mp = opts.max_megapixels
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="deblur-read")
+        self._futures: dict[int, Future] = {}
+        self._submit(0)
+
+    def _submit(self, i: int) -> None:
+        if i < len(self.todo) and i not in self._futures:
+            self._futures[i] = self._pool.submit(read_photo, self.todo[i].src, self._max_mp)
+
+    def photo(self, i: int) -> Future:
+        """The future of photo ``i``; starts decoding photo ``i + 1``."""
+        self._submit(i)
+        fut = self._futures.pop(i)
+        self._submit(i + 1)
+        return fut
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
+              on_start: Callable[[Job], None] | None = None,
+              on_tiles: Callable[[int, int], None] | None = None,
+              reader: Reader | None = None) -> Iterator[FileResult]:
+    """Process every job; yield one result per job (settled ones first). Never raises for a single bad
+    file. ``reader``: one already reading these jobs (``Reader(jobs, opts)``); closed here."""
+    reader = reader or Reader(jobs, opts)
+    yield from reader.settled
     writer = ThreadPoolExecutor(1, thread_name_prefix="deblur-write")
     pending: tuple[Future, FileResult] | None = None
     try:
-        nxt = reader.submit(read_photo, todo[0].src, opts.max_megapixels) if todo else None
-        for i, job in enumerate(todo):
-            assert nxt is not None
-            fut = nxt
-            nxt = reader.submit(read_photo, todo[i + 1].src, opts.max_megapixels) if i + 1 < len(todo) else None
+        for i, job in enumerate(reader.todo):
+            fut = reader.photo(i)
             t0 = time.perf_counter()
             if on_start:
                 on_start(job)
@@ -188,7 +220,7 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
         if pending is not None:
             yield _finish(*pending)
     finally:
-        reader.shutdown(wait=True, cancel_futures=True)
+        reader.close()
         writer.shutdown(wait=True)
 
 
@@ -207,4 +239,4 @@ def _finish(fut: Future, res: FileResult) -> FileResult:
     return res
 
 
-__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "plan_jobs", "run_batch"]
+__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "Reader", "plan_jobs", "run_batch"]

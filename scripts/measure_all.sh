@@ -14,6 +14,7 @@ deblur bench --size 1280x720 --runs 3 --json docs/bench_cpu.json 2>&1 | tee docs
 deblur bench --model dpa-lite --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1 --json docs/bench_cpu_12mp.json 2>&1 | tee docs/bench_cpu_12mp.txt
 # The 12 MP bar is end to end (decode, restore, encode), as a user runs it:
 { python scripts/memory_24mp.py --size 4000x3000; python scripts/memory_24mp.py --size 4000x3000 --model dpa-lite; python scripts/memory_24mp.py --size 4000x3000 --model lcnet-compact; python scripts/memory_24mp.py --size 4000x3000 --model attgan-compact; } | tee docs/end_to_end_12mp.txt
+python scripts/tile_memory.py | tee docs/tile_memory.txt
 python scripts/prior_probe.py --count 24 | tee docs/prior_probe.txt
 python scripts/prior_sensitivity.py --modules 8 | tee docs/prior_sensitivity.txt
 python scripts/defocus_map_sensitivity.py --count 12 | tee docs/defocus_map_sensitivity.txt

@@ -4,6 +4,8 @@ these tests check plumbing: routing, naming, batch robustness, exit codes, JSON)
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +177,25 @@ def test_weights_option_loads_a_users_own_file(tiny_registry: Path, tmp_path: Pa
     bad.write_bytes(b"not a checkpoint")
     r2 = invoke(str(src), "--weights", str(bad), "--overwrite")
     assert r2.exit_code == 1 and "not a readable safetensors" in r2.output
+
+
+def test_help_does_not_import_torch() -> None:
+    """`deblur --help` stays fast, and the first photo can decode while torch imports (batch.Reader)."""
+    code = "import sys; from deblurcli.cli.main import app, route; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_entry_point_exit_codes_and_output_survive_the_fast_exit(tiny_registry: Path, tmp_path: Path) -> None:
+    """run() skips torch's interpreter teardown (os._exit): statuses and printed output must survive it."""
+    src = _photo(tmp_path / "p.jpg")
+    cmd = [sys.executable, "-m", "deblurcli.cli"]
+    ok = subprocess.run([*cmd, str(src), "--json"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["done"] == 1  # the whole JSON document was flushed
+    assert (tmp_path / "p_deblurred.jpg").exists()
+    again = subprocess.run([*cmd, str(src), str(tmp_path / "missing.jpg")], capture_output=True, text=True)
+    assert again.returncode == 1
+    assert "missing.jpg" in again.stderr + again.stdout and "exists" in again.stderr + again.stdout
+    usage = subprocess.run([*cmd, str(src), "--model", "no-such-id"], capture_output=True, text=True)
+    assert usage.returncode != 0 and "no-such-id" in usage.stderr + usage.stdout

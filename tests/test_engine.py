@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -154,3 +155,31 @@ def test_freed_memory_is_reused_without_page_faults() -> None:
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     if not (thp.exists() and "[always]" in thp.read_text()):  # with 2 MB pages the default faults 24 times
         assert runs["0"][1] > 10_000
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages: Linux")
+def test_huge_pages_setting_keeps_the_users_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deblurcli.engine.allocator import huge_pages
+
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
+    huge_pages()
+    assert os.environ["THP_MEM_ALLOC_ENABLE"] == "1"
+    monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")
+    assert huge_pages() is False and os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
+    assert huge_pages() is False  # torch is loaded in this process: too late to take effect
+
+
+def test_auto_tile_fits_the_memory_budget_and_grows_for_light_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deblurcli.archs.dpa import DistortionPriorDeblur, DPAConfig
+    from deblurcli.cli import photos
+
+    monkeypatch.setattr(photos, "_available_ram", lambda: 64 << 30)
+    heavy = photos.make_runner(DistortionPriorDeblur(DPAConfig()), "cpu", "auto", "auto", None, 1)
+    light = photos.make_runner(DistortionPriorDeblur(DPAConfig(unshuffle=2)), "cpu", "auto", "auto", None, 1)
+    for r in (heavy, light):
+        t = r.cfg.tile
+        assert t % 64 == 0 and t * t * r.model.act_bytes_per_px <= photos.TILE_MEMORY_CPU
+        assert (t + 64) ** 2 * r.model.act_bytes_per_px > photos.TILE_MEMORY_CPU  # the largest that fits
+    assert light.cfg.tile > heavy.cfg.tile
+    monkeypatch.setattr(photos, "_available_ram", lambda: 1 << 30)  # little free memory: smaller tiles
+    assert photos.make_runner(DistortionPriorDeblur(DPAConfig()), "cpu", "auto", "auto", None, 1).cfg.tile < heavy.cfg.tile

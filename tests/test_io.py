@@ -173,3 +173,32 @@ def test_blend_strength_gray_and_range() -> None:
     gray = Photo(base[..., :1])
     g = blend(gray, np.repeat(base[..., :1], 3, axis=2) + 0.1, 1.0)
     assert g.shape == (8, 9, 1) and np.allclose(g, np.clip(base[..., :1] + 0.1, 0, 1), atol=1e-6)
+
+
+def test_reader_decodes_ahead_and_settles_jobs_before_work(tmp_path: Path) -> None:
+    """``batch.Reader`` starts decoding the first photo when made (before the model loads), sorts out
+    jobs whose output exists, and ``run_batch`` processes exactly the rest, in order."""
+    import time
+
+    from deblurcli.batch import BatchOptions, NamingOptions, Reader, plan_jobs, run_batch
+
+    srcs = []
+    for i in range(3):
+        p = tmp_path / f"p{i}.png"
+        Image.fromarray(np.full((8, 10, 3), 40 * i, np.uint8)).save(p)
+        srcs.append(p)
+    (tmp_path / "p1_deblurred.png").write_bytes(b"keep me")
+    jobs = plan_jobs([str(p) for p in srcs], NamingOptions())
+    reader = Reader(jobs, BatchOptions(skip_existing=True))
+    assert [j.src.name for j in reader.todo] == ["p0.png", "p2.png"]
+    assert [(r.src.name, r.status) for r in reader.settled] == [("p1.png", "skipped")]
+    deadline = time.time() + 10
+    while not reader._futures[0].done() and time.time() < deadline:
+        time.sleep(0.01)
+    srcs[0].unlink()  # already decoded: nothing reads it again
+    seen = []
+    results = list(run_batch(jobs, lambda job, photo, cb: seen.append(photo.pixels.mean()) or photo.rgb(),
+                             BatchOptions(skip_existing=True), reader=reader))
+    assert [(r.src.name, r.status) for r in results] == [("p1.png", "skipped"), ("p0.png", "done"), ("p2.png", "done")]
+    assert seen == pytest.approx([0.0, 80 / 255], abs=1e-6)
+    assert (tmp_path / "p1_deblurred.png").read_bytes() == b"keep me"

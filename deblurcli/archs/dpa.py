@@ -220,6 +220,8 @@ class DistortionPriorDeblur(nn.Module):
         self.receptive_px = 96 * u
         # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
         self.context_px = {1: 80, 2: 128}.get(u, 96 * u)  # 2: measured with dpa-lite (10,000 steps)
+        # peak activation memory per tile pixel, measured by scripts/tile_memory.py (4: scaled, unmeasured)
+        self.act_bytes_per_px = {1: 560, 2: 160}.get(u, 60)
         self.dpe_blind = DPENet(cfg, 3 * u * u)
         self.dpe_cal = DPENet(cfg, 6 * u * u) if cfg.calibrated else None
         self.dpa = DPANet(cfg, 3 * u * u)

@@ -87,6 +87,7 @@ class SVBRNet(nn.Module):
     multiple = 8
     cond = "blur_map"
     receptive_px = 96
+    act_bytes_per_px = 560  # peak activation memory per tile pixel: scripts/tile_memory.py
 
     def __init__(self, cfg: SVBRConfig = SVBRConfig()) -> None:
         super().__init__()

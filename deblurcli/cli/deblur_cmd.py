@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
+from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
@@ -52,16 +52,22 @@ def deblur(
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
     check_batch_options(overwrite, skip_existing, format)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
-    from ..models.loader import load_model
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
+    reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
+    try:
+        from ..models.loader import load_model
 
-    net, entry = load_model(model, "calibrate" if prior else "deblur", weights)
-    runner = make_runner(net, device, precision, tile, overlap, batch)
-    field = None
-    if prior is not None:
-        from ..archs import hparams_of
-        from ..calibrate.prior_file import load_prior
+        net, entry = load_model(model, "calibrate" if prior else "deblur", weights)
+        runner = make_runner(net, device, precision, tile, overlap, batch)
+        field = None
+        if prior is not None:
+            from ..archs import hparams_of
+            from ..calibrate.prior_file import load_prior
 
-        field = load_prior(prior, entry, hparams_of(net))
+            field = load_prior(prior, entry, hparams_of(net))
+    except BaseException:
+        reader.close()
+        raise
 
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
         if field is None:
@@ -73,5 +79,4 @@ def deblur(
             return field_deconvolve(photo.rgb(), field.psf_field_for(photo))
         return runner.restore(photo.rgb(), cond, progress=on_tiles)
 
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
-    run_photos(jobs, process, opts, quiet, as_json, "deblur")
+    run_photos(jobs, process, opts, quiet, as_json, "deblur", reader)

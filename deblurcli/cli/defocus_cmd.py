@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..archs import ARCHS
-from ..batch import BatchOptions, Job, NamingOptions, plan_jobs
+from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
@@ -57,21 +56,28 @@ def defocus(
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
-    from ..defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
+    reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the models load
+    try:
+        from ..archs import ARCHS
+        from ..defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
+        from ..models.loader import load_model
+
+        net, entry = load_model(model, "defocus", weights)
+        if not ARCHS[entry.arch].takes_blur_map:
+            raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
+        runner = make_runner(net, device, precision, tile, overlap, batch)
+        if estimator == "learned" and blur_map is None:
+            est_net = load_learned_estimator().to(runner.device)
+            estimate = lambda rgb: estimate_radius_learned(rgb, est_net)  # noqa: E731
+        else:
+            estimate = estimate_radius
+    except BaseException:
+        reader.close()
+        raise
     from ..defocus.mapfile import preview, read_blur_map, write_blur_map
     from ..engine.runner import BlurMap
     from ..io.images import write_photo
-    from ..models.loader import load_model
-
-    net, entry = load_model(model, "defocus", weights)
-    if not ARCHS[entry.arch].takes_blur_map:
-        raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
-    runner = make_runner(net, device, precision, tile, overlap, batch)
-    if estimator == "learned" and blur_map is None:
-        est_net = load_learned_estimator().to(runner.device)
-        estimate = lambda rgb: estimate_radius_learned(rgb, est_net)  # noqa: E731
-    else:
-        estimate = estimate_radius
 
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
         shape = photo.pixels.shape[:2]
@@ -82,5 +88,4 @@ def defocus(
             write_photo(Photo(preview(radius)), dest.with_name(dest.stem + "_blurmap_preview.png"))
         return runner.restore(photo.rgb(), BlurMap(radius), progress=on_tiles)
 
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
-    run_photos(jobs, process, opts, quiet, as_json, "defocus")
+    run_photos(jobs, process, opts, quiet, as_json, "defocus", reader)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import torch
 import typer
 from rich.table import Table
 
@@ -27,6 +26,8 @@ def demo(
     """Make a procedural scene (shapes, text, texture), blur it with a known camera-shake kernel, restore
     it with the default model and report PSNR/SSIM before and after. Needs no network and no files."""
     setup_logging(debug)
+    import torch
+
     from ..batch import side_by_side
     from ..metrics import psnr, ssim
     from ..models.loader import load_model

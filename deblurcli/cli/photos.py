@@ -5,21 +5,27 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..batch import BatchOptions, FileResult, Job, Process, run_batch
-from ..engine.runner import Runner, RunConfig
+from ..batch import BatchOptions, FileResult, Job, Process, Reader, run_batch
 from ..errors import UsageError
 from .common import console, out, parse_tile
 
+if TYPE_CHECKING:  # torch is imported only once a command needs a model (fast --help; the first photo
+    from ..engine.runner import Runner  # decodes while it imports: batch.Reader)
+
 AUTO_TILE_CPU = 1024
-BYTES_PER_PX = 700  # measured peak activation memory per input pixel of the compact nets in bf16, rounded up
+BYTES_PER_PX = 700  # fallback for an arch without a measured act_bytes_per_px
+TILE_MEMORY_CPU = 768 << 20  # activations of one CPU tile: keeps a 24 MP photo under 3 GB peak
 
 
 def make_runner(model, device: str, precision: str, tile: str, overlap: int | None, batch: int) -> Runner:  # type: ignore[no-untyped-def]
+    from ..engine.runner import Runner, RunConfig
+
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
     t = parse_tile(tile)
@@ -40,21 +46,24 @@ def _available_ram() -> int:
 
 
 def auto_tile(runner: Runner) -> int:
-    """The largest tile whose activations fit in a quarter of the free memory: big tiles waste less
-    compute on context (a 512 tile with 96 px context per side computes 2.6× its core, a 1024 tile 1.5×).
-    CPU: at most 1024 (keeps peak memory bounded for 24 MP photos); CUDA: up to 4096."""
+    """The largest tile whose activations (the arch's measured ``act_bytes_per_px``,
+    ``scripts/tile_memory.py``) fit in a quarter of the free memory, and on CPU in ``TILE_MEMORY_CPU``:
+    big tiles waste less compute on context (a 1024 tile with 128 px context per side computes 1.8× its
+    core, a 2048 tile 1.3×), so a light model gets bigger tiles than a heavy one. CUDA: up to 4096."""
     import torch
 
+    bpp = getattr(runner.model, "act_bytes_per_px", BYTES_PER_PX)
     if runner.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(runner.device)
-        cap = 4096
+        budget = free * 0.25
     else:
-        free, cap = _available_ram(), AUTO_TILE_CPU
-    side = int((free * 0.25 / BYTES_PER_PX) ** 0.5)
-    return max(256, min(cap, side // 64 * 64))
+        budget = min(_available_ram() * 0.25, TILE_MEMORY_CPU)
+    side = int((budget / bpp) ** 0.5)
+    return max(256, min(4096, side // 64 * 64))
 
 
-def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: bool, as_json: bool, title: str) -> None:
+def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: bool, as_json: bool, title: str,
+               reader: Reader | None = None) -> None:
     results: list[FileResult] = []
     t0 = time.perf_counter()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -70,7 +79,7 @@ def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: boo
         def on_tiles(done: int, n: int) -> None:
             progress.update(tiles, completed=done, total=n, visible=n > 1)
 
-        for res in run_batch(jobs, process, opts, on_start, on_tiles):
+        for res in run_batch(jobs, process, opts, on_start, on_tiles, reader):
             results.append(res)
             progress.advance(files)
             if res.status == "failed":
