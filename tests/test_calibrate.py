@@ -136,3 +136,34 @@ def test_calibrate_cli_and_deblur_with_prior(tiny_registry: Path, pair: tuple[np
     Image.fromarray((sharp[:, :480] * 255).astype(np.uint8)).save(tmp_path / "square.png")
     r3 = CliRunner().invoke(app, route([str(tmp_path / "square.png"), "--prior", str(tmp_path / "cam.prior")]))
     assert r3.exit_code == 1 and "aspect" in r3.output
+
+
+def test_deblur_with_prior_uses_the_model_it_was_made_with(tiny_registry: Path, pair: tuple[np.ndarray, np.ndarray],
+                                                           tmp_path: Path) -> None:
+    """A prior calibrated with a non-default model works without --model; another model is refused."""
+    from typer.testing import CliRunner
+
+    from deblurcli.cli.main import app, route
+    from deblurcli.models import store
+
+    from .conftest import write_registry
+
+    folder = tiny_registry.parent
+    other = folder / "tiny-dpa-b.safetensors"
+    store.save(perturb(build("dpa", TINY["dpa"]), seed=3, scale=0.01), other)
+    entries = {f.stem: (f.stem.split("-")[1], f, "motion") for f in folder.glob("tiny-*.safetensors")}
+    write_registry(folder, entries, {"deblur": "tiny-dpa", "calibrate": "tiny-dpa", "defocus": "tiny-svbr",
+                                     "blurmap": "tiny-blurmap"})
+    sharp, blur = (np.ascontiguousarray(a[:240, :320]) for a in pair)
+    Image.fromarray((sharp * 255).astype(np.uint8)).save(tmp_path / "sharp.png")
+    Image.fromarray((blur * 255).astype(np.uint8)).save(tmp_path / "blur.png")
+    cam = str(tmp_path / "cam.prior")
+    r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o", cam,
+                                       "--model", "tiny-dpa-b", "--json"]))
+    assert r.exit_code == 0, r.output
+    assert read_prior(Path(cam)).meta["model_id"] == "tiny-dpa-b"
+    r2 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", cam, "-q"]))
+    assert r2.exit_code == 0, r2.output
+    assert (tmp_path / "blur_deblurred.png").is_file()
+    r3 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", cam, "--model", "tiny-dpa", "--overwrite"]))
+    assert r3.exit_code == 1 and "tiny-dpa-b" in r3.output

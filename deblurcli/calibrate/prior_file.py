@@ -130,7 +130,11 @@ def read_prior(path: Path) -> CameraPrior:
 
 def load_prior(path: Path, entry: WeightsEntry, hparams: dict | None = None) -> CameraPrior:
     """Read a prior and check it was made by exactly this model (same id and weights)."""
-    prior = read_prior(path)
+    return check_prior(read_prior(path), path, entry, hparams)
+
+
+def check_prior(prior: CameraPrior, path: Path, entry: WeightsEntry, hparams: dict | None = None) -> CameraPrior:
+    """Refuse a prior made by another model (arch, weights or hyperparameters); return it otherwise."""
     m = prior.meta
     if m.get("arch") != entry.arch or entry.arch != "dpa":
         raise PriorError(f"{path}: made for arch {m.get('arch')!r}; model {entry.id} is {entry.arch!r}",

@@ -28,7 +28,7 @@ def deblur(
     skip_existing: SkipExisting = False,
     model: Model = None,
     weights: WeightsPath = None,
-    prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring).")] = None,
+    prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring; uses the model it was made with unless --model says otherwise).")] = None,
     method: Annotated[str, typer.Option(help="With --prior: 'dpa' (learned prior) or 'psf' (classical deconvolution with the calibrated PSF field).")] = "dpa",
     allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
     strength: Strength = 1.0,
@@ -57,14 +57,19 @@ def deblur(
     try:
         from ..models.loader import load_model
 
-        net, entry = load_model(model, "calibrate" if prior else "deblur", weights)
-        runner = make_runner(net, device, precision, tile, overlap, batch)
         field = None
         if prior is not None:
-            from ..archs import hparams_of
-            from ..calibrate.prior_file import load_prior
+            from ..calibrate.prior_file import read_prior
 
-            field = load_prior(prior, entry, hparams_of(net))
+            field = read_prior(prior)
+            model = model or field.meta.get("model_id")  # the model the prior was made with
+        net, entry = load_model(model, "calibrate" if prior else "deblur", weights)
+        runner = make_runner(net, device, precision, tile, overlap, batch)
+        if field is not None:
+            from ..archs import hparams_of
+            from ..calibrate.prior_file import check_prior
+
+            field = check_prior(field, prior, entry, hparams_of(net))  # type: ignore[arg-type]
     except BaseException:
         reader.close()
         raise
