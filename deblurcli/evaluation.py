@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from .classical import field_deconvolve, unsharp, wiener
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
 from .metrics import scores
 from .synth.degrade import LensField, degrade, sensor
+
+if TYPE_CHECKING:
+    from .calibrate.adapt import AdaptConfig
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """An H×W×C image as a (1, C, H, W) float32 tensor."""
@@ -109,25 +113,39 @@ def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int)
     return out
 
 
-def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig) -> Table:
-    """Calibrated DPA vs blind DPA vs a spatially uniform prior vs PSF-field deconvolution vs input."""
+def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig, adapt_cfg: "AdaptConfig | None" = None,
+                progress: Callable[[str], None] | None = None) -> Table:
+    """Calibrated DPA vs blind DPA vs a spatially uniform prior vs PSF-field deconvolution vs input; with
+    ``adapt_cfg``, also the DPA net adapted to each module as `deblur calibrate --adapt-steps` does."""
+    import copy
+
+    from .calibrate.adapt import adapt, apply_adapted
     from .calibrate.estimate import estimate_prior
     from .calibrate.psf import estimate_field
 
     runner = Runner(model, run_cfg)
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in ("blurry input", "blind DPA", "DPA + uniform prior",
-                                                                  "PSF-field deconvolution", "calibrated DPA")}
-    for mod in modules:
+    names = ["blurry input", "blind DPA", "DPA + uniform prior", "PSF-field deconvolution", "calibrated DPA"]
+    adapted_row = f"calibrated DPA, adapted ({adapt_cfg.steps} steps)" if adapt_cfg else ""
+    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in names + ([adapted_row] if adapt_cfg else [])}
+    for i, mod in enumerate(modules):
+        if progress:
+            progress(f"camera module {i + 1}/{len(modules)}")
         levels = estimate_prior(model, mod["cal_sharp"], mod["cal_blur"])
         prior = PriorField(tuple(levels))
         uniform = PriorField(tuple(lev.mean((2, 3), keepdim=True).expand_as(lev).contiguous() for lev in levels))
         psfs = estimate_field(mod["cal_sharp"], mod["cal_blur"])
+        tuned = None
+        if adapt_cfg:
+            weights = adapt(model, mod["cal_sharp"], psfs, levels, adapt_cfg)
+            tuned = Runner(apply_adapted(copy.deepcopy(model), weights), run_cfg)
         for sharp, blur in mod["photos"]:
             rows["blurry input"].append(score(blur, sharp))
             rows["blind DPA"].append(score(runner.restore(blur), sharp))
             rows["DPA + uniform prior"].append(score(runner.restore(blur, uniform), sharp))
             rows["PSF-field deconvolution"].append(score(field_deconvolve(blur, psfs), sharp))
             rows["calibrated DPA"].append(score(runner.restore(blur, prior), sharp))
+            if tuned is not None:
+                rows[adapted_row].append(score(tuned.restore(blur, prior), sharp))
     t = Table({})
     for k, v in rows.items():
         t.add(k, "lens modules", v)

@@ -93,10 +93,11 @@ def main() -> None:
     ap.add_argument("--field", choices=("est", "true"), default="est", help="with --mode field")
     ap.add_argument("--batch", type=int, default=4, help="with --mode field")
     ap.add_argument("--modules", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--lr", type=float, default=2e-5)
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     model, _ = load_entry(load_registry().get(a.model))
     model.eval()
     for q in model.parameters():

@@ -22,6 +22,7 @@ from ..hub.registry import WeightsEntry
 from ..io.images import Photo
 
 FORMAT = "deblurcli-prior/1"
+ADAPTED = "adapted_dpa."  # prefix of the optional DPA weights from `deblur calibrate --adapt`
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class CameraPrior:
     levels: tuple[torch.Tensor, ...]  # (1, P, G, G) each, sensor orientation
     psfs: np.ndarray  # (g, g, k, k), sensor orientation
     meta: dict[str, str]
+    adapted: dict[str, torch.Tensor] | None = None  # DPA weights fine-tuned to this module (sensor frame)
 
     @property
     def sensor(self) -> tuple[int, int]:
@@ -46,6 +48,10 @@ class CameraPrior:
             raise PriorError(f"the photo's aspect ratio ({w}×{h}) differs from the calibration's ({sw}×{sh})",
                              "use photos from the calibrated camera mode, or pass --allow-aspect-mismatch to stretch the prior")
         return PriorField(tuple(levels))
+
+    def sensor_field(self) -> PriorField:
+        """The prior in the sensor's own frame (for photos turned back into it)."""
+        return PriorField(self.levels)
 
     def psf_field_for(self, photo: Photo) -> np.ndarray:
         """The PSF field in the upright photo's frame and pixel scale: the grid and every kernel are
@@ -82,14 +88,17 @@ def orient_grid(t: torch.Tensor, o: int) -> torch.Tensor:
 
 def unorient_grid(t: torch.Tensor, o: int) -> torch.Tensor:
     """Inverse of ``orient_grid``: from the upright photo's frame back to the sensor's."""
-    inverse = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
-    return orient_grid(t, inverse[o])
+    from ..io.images import INVERSE_ORIENTATION
+
+    return orient_grid(t, INVERSE_ORIENTATION[o])
 
 
 def save_prior(path: Path, levels: list[torch.Tensor], psfs: np.ndarray, entry: WeightsEntry, hparams: dict,
-               sensor_size: tuple[int, int], extra: dict[str, object]) -> Path:
+               sensor_size: tuple[int, int], extra: dict[str, object],
+               adapted: dict[str, torch.Tensor] | None = None) -> Path:
     tensors = {f"level{i}": lev.float().contiguous() for i, lev in enumerate(levels)}
     tensors["psf_field"] = torch.from_numpy(np.ascontiguousarray(psfs, np.float32))
+    tensors |= {ADAPTED + k: v.float().contiguous() for k, v in (adapted or {}).items()}
     meta = {
         "format": FORMAT, "model_id": entry.id, "model_sha256": entry.sha256, "arch": entry.arch,
         "hparams": json.dumps(hparams, sort_keys=True), "sensor_size": json.dumps(list(sensor_size)),
@@ -125,7 +134,8 @@ def read_prior(path: Path) -> CameraPrior:
         i += 1
     if not levels or "psf_field" not in tensors:
         raise PriorError(f"{path}: incomplete prior file (levels or PSF field missing)")
-    return CameraPrior(tuple(levels), tensors["psf_field"].numpy(), meta)
+    adapted = {k[len(ADAPTED):]: v for k, v in tensors.items() if k.startswith(ADAPTED)}
+    return CameraPrior(tuple(levels), tensors["psf_field"].numpy(), meta, adapted or None)
 
 
 def load_prior(path: Path, entry: WeightsEntry, hparams: dict | None = None) -> CameraPrior:

@@ -25,11 +25,15 @@ def calibrate(
     weights: WeightsPath = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing prior file.")] = False,
     max_megapixels: Annotated[float, typer.Option(help="Refuse larger images.")] = 200.0,
+    adapt_steps: Annotated[int, typer.Option(min=0, help="Also fine-tune the DPA net to this camera for this many steps, on "
+                                             "procedural scenes and crops of SHARP blurred with the estimated PSF field "
+                                             "(stored in the prior file; 0: off).")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     debug: Debug = False,
 ) -> None:
     """Align BLUR onto SHARP, estimate the camera's multi-scale distortion prior (DPE net) and its PSF
-    field, and write them to a prior file for `deblur PHOTO --prior camera.prior`."""
+    field, fine-tune the DPA net to that field (--adapt-steps), and write it all to a prior file for
+    `deblur PHOTO --prior camera.prior`."""
     setup_logging(debug)
     from ..archs import hparams_of
     from ..calibrate.estimate import calibrate as run
@@ -52,8 +56,21 @@ def calibrate(
     psfs = unorient_grid(torch.from_numpy(cal.psfs).permute(2, 3, 0, 1), s.orientation).permute(2, 3, 0, 1).numpy()
     h, w = s.pixels.shape[:2]
     sensor = (h, w) if s.orientation in (5, 6, 7, 8) else (w, h)
-    save_prior(output, levels, np.ascontiguousarray(psfs), entry, hparams_of(net), sensor,
-               {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name})
+    psfs = np.ascontiguousarray(psfs)
+    extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name}
+    adapted = None
+    if adapt_steps > 0:
+        from ..calibrate.adapt import AdaptConfig, adapt
+        from ..io.images import unorient
+        from .photos import progress_bar
+
+        acfg = AdaptConfig(steps=adapt_steps)
+        with progress_bar(quiet=as_json) as bar:
+            task = bar.add_task("adapting the net to this camera", total=adapt_steps)
+            adapted = adapt(net, unorient(s.rgb(), s.orientation), psfs, levels, acfg,
+                            lambda i, n: bar.update(task, completed=i))
+        extra["adapt"] = acfg.describe()
+    save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted)
     if preview is not None:
         write_photo(Photo(render(s.rgb(), cal.psfs).astype("float32") / 255), preview)
     if as_json:

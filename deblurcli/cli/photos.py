@@ -62,12 +62,17 @@ def auto_tile(runner: Runner) -> int:
     return max(256, min(4096, side // 64 * 64))
 
 
+def progress_bar(quiet: bool = False) -> Progress:
+    """The one progress display of long work (on stderr; hidden with --quiet/--json)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, disable=quiet, transient=False)
+
+
 def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: bool, as_json: bool, title: str,
                reader: Reader | None = None) -> None:
     results: list[FileResult] = []
     t0 = time.perf_counter()
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TimeRemainingColumn(), console=console, disable=quiet, transient=False)
+    progress = progress_bar(quiet)
     with progress:
         files = progress.add_task(title, total=len(jobs))
         tiles = progress.add_task("  tiles", total=1, visible=False)

@@ -84,6 +84,14 @@ def orient(a: np.ndarray, o: int) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+INVERSE_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+
+
+def unorient(a: np.ndarray, o: int) -> np.ndarray:
+    """Inverse of ``orient``: from the upright photo's frame back to the sensor's."""
+    return orient(a, INVERSE_ORIENTATION[o])
+
+
 def _open(path: Path) -> Image.Image:
     if not path.exists():
         raise InputError(f"{path}: no such file")

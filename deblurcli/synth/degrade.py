@@ -96,31 +96,43 @@ def convolve(img: np.ndarray, k: np.ndarray) -> np.ndarray:
     return cv2.filter2D(img, -1, np.ascontiguousarray(k[::-1, ::-1]), borderType=cv2.BORDER_REFLECT)
 
 
-def blend_weights(h: int, w: int, gh: int, gw: int) -> np.ndarray:
-    """Bilinear partition-of-unity weights (gh·gw, H, W) for PSFs on a gh×gw grid of cell centres."""
-    def axis(n: int, g: int) -> np.ndarray:
-        pos = (np.arange(n) + 0.5) / n * g - 0.5  # in grid units
+def blend_weights(h: int, w: int, gh: int, gw: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Bilinear partition-of-unity weights (gh·gw, H, W) for PSFs on a gh×gw grid of cell centres; with
+    ``box`` = (y0, y1, x0, x1), only that window of the H×W sensor (it may reach beyond the edges,
+    where the edge cells' PSFs hold)."""
+    def axis(lo: int, hi: int, n: int, g: int) -> np.ndarray:
+        pos = (np.arange(lo, hi) + 0.5) / n * g - 0.5  # in grid units
         pos = np.clip(pos, 0, g - 1)
-        wts = np.zeros((g, n), np.float32)
+        wts = np.zeros((g, hi - lo), np.float32)
         i0 = np.floor(pos).astype(int)
         i1 = np.minimum(i0 + 1, g - 1)
         f = (pos - i0).astype(np.float32)
-        np.add.at(wts, (i0, np.arange(n)), 1 - f)
-        np.add.at(wts, (i1, np.arange(n)), f)
+        np.add.at(wts, (i0, np.arange(hi - lo)), 1 - f)
+        np.add.at(wts, (i1, np.arange(hi - lo)), f)
         return wts
 
-    wy, wx = axis(h, gh), axis(w, gw)
-    return (wy[:, None, :, None] * wx[None, :, None, :]).reshape(gh * gw, h, w)
+    y0, y1, x0, x1 = box or (0, h, 0, w)
+    wy, wx = axis(y0, y1, h, gh), axis(x0, x1, w, gw)
+    return (wy[:, None, :, None] * wx[None, :, None, :]).reshape(gh * gw, y1 - y0, x1 - x0)
 
 
 def field_blur(lin: np.ndarray, psfs: list[np.ndarray], gh: int, gw: int, wts: np.ndarray | None = None) -> np.ndarray:
     """Spatially varying blur: blur with each grid PSF, blend with bilinear weights (filter flow)."""
     if wts is None:
         wts = blend_weights(lin.shape[0], lin.shape[1], gh, gw)
+    h, w = lin.shape[:2]
     out = np.zeros_like(lin)
     for k, wt in zip(psfs, wts):
-        if wt.max() > 0:
-            out += convolve(lin, k) * wt[..., None]
+        ys, xs = np.flatnonzero(wt.any(1)), np.flatnonzero(wt.any(0))
+        if ys.size == 0:
+            continue
+        # convolve only where this PSF's weight is non-zero, plus the kernel's reach (exact: the
+        # borders the crop adds lie outside that region, the image's own borders stay reflected)
+        m = k.shape[0] // 2 + 1
+        y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
+        cy0, cy1, cx0, cx1 = max(y0 - m, 0), min(y1 + m, h), max(x0 - m, 0), min(x1 + m, w)
+        part = convolve(lin[cy0:cy1, cx0:cx1], k)[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        out[y0:y1, x0:x1] += part * wt[y0:y1, x0:x1, None]
     return out
 
 

@@ -20,8 +20,10 @@ def scene(seed: int = 0, height: int = 384, width: int = 512) -> np.ndarray:
         p2 = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         cv2.rectangle(img, p1, p2, c, int(rng.integers(1, 4)), cv2.LINE_AA)
     # A checkerboard patch and text: the details a photographer looks at.
-    cb = ((xx[:96, :96] // 6 + yy[:96, :96] // 6) % 2).astype(np.float32)
-    img[height - 112 : height - 16, 16:112] = cb[..., None]
+    n = min(96, height - 32, width - 32)  # smaller scenes get a smaller patch (or none)
+    if n > 0:
+        cb = ((xx[:n, :n] // 6 + yy[:n, :n] // 6) % 2).astype(np.float32)
+        img[height - 16 - n : height - 16, 16 : 16 + n] = cb[..., None]
     dark = np.zeros((height, width), np.uint8)
     light = np.zeros((height, width), np.uint8)
     for i, word in enumerate(("deblurcli", "0123456789", "Sharp Text")):

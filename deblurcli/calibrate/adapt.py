@@ -1,0 +1,127 @@
+"""Adapt the DPA net to one camera module (`deblur calibrate --adapt`).
+
+The calibration pair gives the module's PSF field (``psf.estimate_field``). Blurring other sharp images
+with that field makes as many training pairs for this one camera as we like, so the DPA net can be
+fine-tuned to it without memorising the calibration photo (gradient steps on the pair itself overfit:
+``scripts/calibration_adaptation.py``). Each pair is a crop at a random place on the sensor, blurred
+with the PSFs of that place (the bilinear PSF blend of ``synth.degrade.field_blur``, computed on a
+margin so the crop's borders are blurred as on the sensor) and given the prior of that place
+(``PriorField.for_tile``, as at inference). The sharp sources are procedural scenes (shapes, text,
+dead leaves) and random crops of the calibration's sharp photo, so the tool needs no dataset.
+Everything happens in the sensor's frame: the prior file stores the adapted DPA weights, and photos
+restored with them are turned into that frame first (``deblur --prior``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..engine.runner import PriorField, _autocast, pick_precision
+from ..synth.data import augment, random_crop
+from ..synth.degrade import blend_weights, field_blur, sensor, to_gamma, to_linear
+from ..synth.scenes import scene
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    steps: int = 200
+    batch: int = 4
+    crop: int = 256  # px on the sensor (smaller sensors: the whole sensor)
+    lr: float = 1e-4  # Adam, cosine to zero
+    noise: float = 0.02  # sensor noise of the synthetic inputs: up to this level (``synth.degrade.sensor``)
+    scene_share: float = 0.5  # procedural scenes; the rest are crops of the calibration's sharp photo
+    seed: int = 0
+
+    def describe(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class PairMaker:
+    """Synthetic (blurred, sharp, prior) batches for one module, in the sensor's frame."""
+
+    def __init__(self, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
+                 multiple: int, scale: int) -> None:
+        self.sharp, self.cfg, self.scale = sharp, cfg, scale
+        self.h, self.w = sharp.shape[:2]
+        self.g = psfs.shape[0]
+        self.psfs = [k for row in psfs for k in row]
+        self.margin = psfs.shape[-1] // 2
+        self.field = PriorField(tuple(levels))
+        self.size = max(multiple, min(cfg.crop, self.h, self.w) // multiple * multiple)
+
+    def _source(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if rng.random() < self.cfg.scene_share:
+            return scene(int(rng.integers(1 << 30)), n, n)
+        return np.ascontiguousarray(augment(random_crop(self.sharp, rng, n), rng))
+
+    def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        c, m = self.size, self.margin
+        y0, x0 = int(rng.integers(0, self.h - c + 1)), int(rng.integers(0, self.w - c + 1))
+        src = self._source(rng, c + 2 * m)
+        blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), (y0, x0), m)
+        noisy = sensor(blurred, rng, noise=self.cfg.noise)
+        return noisy, np.ascontiguousarray(src[m : m + c, m : m + c]), (y0, x0)
+
+    def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        xs, ys, priors = [], [], []
+        c = self.size
+        for _ in range(self.cfg.batch):
+            b, s, (y0, x0) = self.pair(rng)
+            xs.append(torch.from_numpy(b).permute(2, 0, 1))
+            ys.append(torch.from_numpy(s).permute(2, 0, 1))
+            priors.append(self.field.for_tile(y0, y0 + c, x0, x0 + c, self.h, self.w, self.scale)["prior"])
+        return torch.stack(xs), torch.stack(ys), [torch.cat(p) for p in zip(*priors)]
+
+
+def blur_window(src: np.ndarray, psfs: list[np.ndarray], g: int, sensor_hw: tuple[int, int], at: tuple[int, int],
+                margin: int) -> np.ndarray:
+    """Blur ``src`` as if it lay on the sensor with its top-left ``margin`` px above and left of ``at``
+    (y, x), with the PSFs of those places; return the (gamma) blurred core without the margin."""
+    (h, w), (y0, x0), m = sensor_hw, at, margin
+    ch, cw = src.shape[0] - 2 * m, src.shape[1] - 2 * m
+    wts = blend_weights(h, w, g, g, (y0 - m, y0 + ch + m, x0 - m, x0 + cw + m))
+    return to_gamma(field_blur(to_linear(src), psfs, g, g, wts)[m : m + ch, m : m + cw])
+
+
+def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
+          progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
+    """Fine-tune a copy of ``model.dpa`` to the PSF field ``psfs`` (g, g, k, k) of a sensor whose sharp
+    calibration photo is ``sharp`` and whose prior is ``levels``, all in the sensor's frame; return
+    the adapted DPA weights (``model`` is left as it was)."""
+    import copy
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    net = copy.deepcopy(model).train()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    params = list(net.dpa.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0))
+    dtype = pick_precision("auto", torch.device("cpu"))
+    for i in range(cfg.steps):
+        x, y, prior = maker.batch(rng)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * i / cfg.steps))
+        with _autocast(torch.device("cpu"), dtype):
+            out = net(x.contiguous(memory_format=torch.channels_last), prior)
+        loss = (out.float() - y).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if progress:
+            progress(i + 1, cfg.steps)
+    return {k: v.detach().float().contiguous() for k, v in net.dpa.state_dict().items()}
+
+
+def apply_adapted(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:
+    """Load adapted DPA weights into ``model`` (strict: the prior file was checked to match the model)."""
+    model.dpa.load_state_dict(weights, strict=True)
+    return model

@@ -1,0 +1,129 @@
+"""Adapting the DPA net to a camera module: pair geometry, the fine-tune itself, the prior file and
+`deblur --prior` with adapted weights (in the sensor's frame, whatever the photo's orientation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deblurcli.archs import build
+from deblurcli.calibrate.adapt import AdaptConfig, PairMaker, adapt, apply_adapted, blur_window
+from deblurcli.calibrate.estimate import estimate_prior
+from deblurcli.calibrate.prior_file import read_prior
+from deblurcli.calibrate.psf import estimate_field
+from deblurcli.synth.data import dead_leaves
+from deblurcli.synth.degrade import LensField, blend_weights, convolve, field_blur, lens_blur, lens_psfs, to_gamma, to_linear
+
+from .conftest import TINY, perturb
+
+FIELD = LensField(base=1.0, growth=2.0, anisotropy=1.0, twist=0.0, grid=4)
+
+
+def test_blend_weights_window_is_a_slice_of_the_sensor_weights() -> None:
+    full = blend_weights(90, 120, 4, 5)
+    assert np.allclose(full.sum(0), 1)
+    np.testing.assert_array_equal(blend_weights(90, 120, 4, 5, (10, 50, 30, 100)), full[:, 10:50, 30:100])
+    # beyond the sensor's edges the edge cells' PSFs hold
+    outside = blend_weights(90, 120, 4, 5, (-6, 4, -3, 7))
+    np.testing.assert_array_equal(outside[:, 0], outside[:, 6])
+    assert np.allclose(outside.sum(0), 1)
+
+
+def test_field_blur_equals_the_sum_of_whole_image_convolutions() -> None:
+    rng = np.random.default_rng(1)
+    lin = rng.random((70, 90, 3)).astype(np.float32)
+    psfs = lens_psfs(FIELD)
+    wts = blend_weights(70, 90, 4, 4)
+    brute = sum(convolve(lin, k) * wt[..., None] for k, wt in zip(psfs, wts))
+    np.testing.assert_allclose(field_blur(lin, psfs, 4, 4), brute, atol=1e-6)
+
+
+def test_blur_window_matches_the_sensor_blurred_whole() -> None:
+    """A crop blurred where it lies equals that crop of the whole sensor image blurred by the field."""
+    img = dead_leaves(np.random.default_rng(2), 160, n=600)[:128, :160]
+    whole = to_gamma(lens_blur(to_linear(img), FIELD))
+    m, (y0, x0), c = 12, (40, 70), 48
+    crop = img[y0 - m : y0 + c + m, x0 - m : x0 + c + m]
+    got = blur_window(crop, lens_psfs(FIELD), FIELD.grid, (128, 160), (y0, x0), m)
+    np.testing.assert_allclose(got, whole[y0 : y0 + c, x0 : x0 + c], atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def module() -> tuple[torch.nn.Module, np.ndarray, np.ndarray, list[torch.Tensor]]:
+    torch.manual_seed(0)
+    model = perturb(build("dpa", TINY["dpa"]), scale=0.01).eval()
+    img = dead_leaves(np.random.default_rng(3), 96, n=400)[:64, :96]
+    blur = to_gamma(lens_blur(to_linear(img), FIELD))
+    psfs = estimate_field(img, blur, grid=4, size=15)
+    return model, img, psfs, estimate_prior(model, img, blur)
+
+
+def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[no-untyped-def]
+    model, img, psfs, levels = module
+    maker = PairMaker(img, psfs, levels, AdaptConfig(batch=3, crop=32), int(model.multiple), model.level_scale(0))
+    x, y, prior = maker.batch(np.random.default_rng(0))
+    assert x.shape == y.shape == (3, 3, 32, 32)
+    assert [p.shape[0] for p in prior] == [3] * len(levels)
+    assert [p.shape[-1] for p in prior] == [32 // model.level_scale(i) for i in range(len(levels))]
+    assert not torch.equal(x, y)  # blurred (and noisy)
+
+
+def test_adapt_changes_a_copy_of_the_dpa_net_only(module) -> None:  # type: ignore[no-untyped-def]
+    model, img, psfs, levels = module
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    w = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3))
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
+    assert set(w) == set(model.dpa.state_dict())
+    assert any(not torch.equal(v, model.dpa.state_dict()[k]) for k, v in w.items())
+    again = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3))
+    assert all(torch.equal(v, again[k]) for k, v in w.items())  # seeded: reproducible
+    tuned = apply_adapted(build("dpa", TINY["dpa"]), w)
+    assert torch.equal(tuned.dpa.state_dict()[next(iter(w))], next(iter(w.values())))
+
+
+def _save(a: np.ndarray, path: Path, orientation: int = 1) -> None:
+    im = Image.fromarray((a * 255 + 0.5).astype(np.uint8))
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    im.save(path, exif=exif)
+
+
+def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deblurcli.cli.main import app, route
+
+    img = dead_leaves(np.random.default_rng(4), 200, n=1500)[:120, :200]
+    img = np.clip(img + 0.05 * np.random.default_rng(5).random(img.shape).astype(np.float32), 0, 1)
+    blur = to_gamma(lens_blur(to_linear(img), FIELD))
+    _save(img, tmp_path / "sharp.png")
+    _save(blur, tmp_path / "blur.png")
+    priors = {}
+    for steps in (0, 2):
+        priors[steps] = str(tmp_path / f"cam{steps}.prior")
+        r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",
+                                           priors[steps], "--adapt-steps", str(steps), "--json"]))
+        assert r.exit_code == 0, r.output
+    assert read_prior(Path(priors[0])).adapted is None
+    p2 = read_prior(Path(priors[2]))
+    assert p2.adapted and json.loads(p2.meta["adapt"])["steps"] == 2
+    # the camera turned: the sensor's pixels are the same, EXIF 6 shows them turned a quarter clockwise
+    _save(blur, tmp_path / "turned.png", orientation=6)
+    outs = {}
+    for steps in (0, 2):
+        for name in ("blur.png", "turned.png"):
+            dst = tmp_path / f"out{steps}_{name}.png"
+            r = CliRunner().invoke(app, route([str(tmp_path / name), "--prior", priors[steps], "-o", str(dst), "-q"]))
+            assert r.exit_code == 0, r.output
+            outs[steps, name] = np.asarray(Image.open(dst).convert("RGB"), np.float32) / 255
+    assert np.abs(outs[2, "blur.png"] - outs[0, "blur.png"]).max() > 1e-3  # the adapted weights were used
+    # the turned photo is restored in the sensor's frame: the unturned result, turned (lossless PNGs: within 2 levels)
+    upright = np.rot90(outs[2, "blur.png"], -1)
+    assert outs[2, "turned.png"].shape == upright.shape
+    assert np.abs(outs[2, "turned.png"] - upright).max() <= 2 / 255
