@@ -31,6 +31,24 @@ def test_weights_are_a_partition_of_unity(h: int, w: int, tile: int | None, ctx:
     assert np.allclose(acc, 1.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("h,w,tile,ctx,mult", [(3000, 4000, 2240, 128, 8), (3000, 4000, 1152, 80, 4), (800, 800, 256, 64, 8),
+                                             (1000, 700, 300, 48, 8), (5000, 300, 1024, 96, 16)])
+def test_fewest_tiles_within_the_tile_side(h: int, w: int, tile: int, ctx: int, mult: int) -> None:
+    """Edge tiles carry context on one side only, so a 4000 px side splits in two 2128 px tiles (the
+    old rule, core = tile - 2·context on every tile, made three); never more tiles than that rule."""
+    p = plan(h, w, tile, ctx, mult)
+    assert all(max(t.shape) <= tile for t in p.tiles)
+    core = max((tile - 2 * ctx) // mult * mult, mult)
+    assert len(p.ybounds) - 1 <= -(-h // core) and len(p.xbounds) - 1 <= -(-w // core)
+    for bounds, n in ((p.ybounds, h), (p.xbounds, w)):  # one core fewer would not fit
+        k = len(bounds) - 2
+        if k >= 1:
+            step = n / k
+            assert step + ctx * (1 if k <= 2 else 2) > tile - mult
+    if (h, w, tile) == (3000, 4000, 2240):
+        assert len(p.tiles) == 4
+
+
 def test_kept_pixels_have_context() -> None:
     p = plan(800, 800, 256, 64, 8, ramp=16)
     for t in p.tiles:

@@ -61,8 +61,20 @@ class Plan:
                 _axis_weights(tile.x0, tile.x1, tile.cx0, tile.cx1, self.width, self.ramp))
 
 
-def _axis_bounds(length: int, core: int, multiple: int) -> tuple[int, ...]:
-    n = max(1, math.ceil(length / core))
+def _axis_bounds(length: int, tile: int, context: int, core: int, multiple: int) -> tuple[int, ...]:
+    """Core boundaries along one axis: the fewest cores whose tiles (core + context on each inner
+    side; edge tiles have context on one side only) are at most ``tile`` long, and never more than
+    cores of the minimum size ``core`` would need."""
+    most = max(1, math.ceil(length / core))
+    for n in range(1, most):
+        bounds = _split(length, n, multiple)
+        widest = max(min(b + context, length) - max(a - context, 0) for a, b in zip(bounds, bounds[1:]))
+        if widest <= tile:
+            return bounds
+    return _split(length, most, multiple)
+
+
+def _split(length: int, n: int, multiple: int) -> tuple[int, ...]:
     if n == 1:
         return (0, length)
     bounds = [0]
@@ -101,4 +113,5 @@ def plan(height: int, width: int, tile: int | None, context: int, multiple: int,
         return Plan(height, width, (0, height), (0, width), context, ramp)
     core = max(tile - 2 * context, context, multiple)
     core = max((core // multiple) * multiple, multiple)
-    return Plan(height, width, _axis_bounds(height, core, multiple), _axis_bounds(width, core, multiple), context, ramp)
+    return Plan(height, width, _axis_bounds(height, tile, context, core, multiple),
+                _axis_bounds(width, tile, context, core, multiple), context, ramp)
