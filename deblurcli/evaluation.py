@@ -113,10 +113,12 @@ def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int)
     return out
 
 
-def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig, adapt_cfg: "AdaptConfig | None" = None,
+def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
+                adapt_with: "tuple[AdaptConfig, list[np.ndarray]] | None" = None,
                 progress: Callable[[str], None] | None = None) -> Table:
     """Calibrated DPA vs blind DPA vs a spatially uniform prior vs PSF-field deconvolution vs input; with
-    ``adapt_cfg``, also the DPA net adapted to each module as `deblur calibrate --adapt-steps` does."""
+    ``adapt_with`` (config, sharp photos), also the DPA net adapted to each module on those photos, as
+    `deblur calibrate --adapt-images` does."""
     import copy
 
     from .calibrate.adapt import adapt, apply_adapted
@@ -125,8 +127,8 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig, adapt
 
     runner = Runner(model, run_cfg)
     names = ["blurry input", "blind DPA", "DPA + uniform prior", "PSF-field deconvolution", "calibrated DPA"]
-    adapted_row = f"calibrated DPA, adapted ({adapt_cfg.steps} steps)" if adapt_cfg else ""
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in names + ([adapted_row] if adapt_cfg else [])}
+    adapted_row = f"calibrated DPA, adapted ({adapt_with[0].steps} steps)" if adapt_with else ""
+    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in names + ([adapted_row] if adapt_with else [])}
     for i, mod in enumerate(modules):
         if progress:
             progress(f"camera module {i + 1}/{len(modules)}")
@@ -135,8 +137,8 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig, adapt
         uniform = PriorField(tuple(lev.mean((2, 3), keepdim=True).expand_as(lev).contiguous() for lev in levels))
         psfs = estimate_field(mod["cal_sharp"], mod["cal_blur"])
         tuned = None
-        if adapt_cfg:
-            weights = adapt(model, mod["cal_sharp"], psfs, levels, adapt_cfg)
+        if adapt_with:
+            weights = adapt(model, mod["cal_sharp"], psfs, levels, adapt_with[0], adapt_with[1])
             tuned = Runner(apply_adapted(copy.deepcopy(model), weights), run_cfg)
         for sharp, blur in mod["photos"]:
             rows["blurry input"].append(score(blur, sharp))

@@ -123,8 +123,7 @@ def test_calibrate_cli_and_deblur_with_prior(tiny_registry: Path, pair: tuple[np
     Image.fromarray((sharp * 255).astype(np.uint8)).save(tmp_path / "sharp.png")
     Image.fromarray((blur * 255).astype(np.uint8)).save(tmp_path / "blur.png")
     r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",
-                                       str(tmp_path / "cam.prior"), "--preview", str(tmp_path / "prev.png"), "--json",
-                                       "--adapt-steps", "0"]))
+                                       str(tmp_path / "cam.prior"), "--preview", str(tmp_path / "prev.png"), "--json"]))
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["psf_width_corners_px"] > summary["psf_width_centre_px"]
@@ -160,7 +159,7 @@ def test_deblur_with_prior_uses_the_model_it_was_made_with(tiny_registry: Path, 
     Image.fromarray((blur * 255).astype(np.uint8)).save(tmp_path / "blur.png")
     cam = str(tmp_path / "cam.prior")
     r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o", cam,
-                                       "--model", "tiny-dpa-b", "--json", "--adapt-steps", "0"]))
+                                       "--model", "tiny-dpa-b", "--json"]))
     assert r.exit_code == 0, r.output
     assert read_prior(Path(cam)).meta["model_id"] == "tiny-dpa-b"
     r2 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", cam, "-q"]))

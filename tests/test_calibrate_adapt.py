@@ -65,7 +65,7 @@ def module() -> tuple[torch.nn.Module, np.ndarray, np.ndarray, list[torch.Tensor
 
 def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
-    maker = PairMaker(img, psfs, levels, AdaptConfig(batch=3, crop=32), int(model.multiple), model.level_scale(0))
+    maker = PairMaker(img, psfs, levels, AdaptConfig(batch=3, crop=32), int(model.multiple), model.level_scale(0), [img[::-1]])
     x, y, prior = maker.batch(np.random.default_rng(0))
     assert x.shape == y.shape == (3, 3, 32, 32)
     assert [p.shape[0] for p in prior] == [3] * len(levels)
@@ -76,11 +76,13 @@ def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[n
 def test_adapt_changes_a_copy_of_the_dpa_net_only(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    w = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3))
+    w = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3), [img[:, ::-1]])
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
     assert set(w) == set(model.dpa.state_dict())
     assert any(not torch.equal(v, model.dpa.state_dict()[k]) for k, v in w.items())
-    again = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3))
+    again = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3), [img[:, ::-1]])
+    with pytest.raises(ValueError, match="sharp photos"):
+        adapt(model, img, psfs, levels, AdaptConfig(steps=1), [])
     assert all(torch.equal(v, again[k]) for k, v in w.items())  # seeded: reproducible
     tuned = apply_adapted(build("dpa", TINY["dpa"]), w)
     assert torch.equal(tuned.dpa.state_dict()[next(iter(w))], next(iter(w.values())))
@@ -104,15 +106,24 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
     blur = to_gamma(lens_blur(to_linear(img), FIELD))
     _save(img, tmp_path / "sharp.png")
     _save(blur, tmp_path / "blur.png")
+    (tmp_path / "photos").mkdir()
+    for i in range(2):
+        _save(dead_leaves(np.random.default_rng(10 + i), 150, n=800), tmp_path / "photos" / f"p{i}.png")
     priors = {}
     for steps in (0, 2):
         priors[steps] = str(tmp_path / f"cam{steps}.prior")
+        adapting = ["--adapt-images", str(tmp_path / "photos"), "--adapt-steps", str(steps)] if steps else []
         r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",
-                                           priors[steps], "--adapt-steps", str(steps), "--json"]))
+                                           priors[steps], "--json", *adapting]))
         assert r.exit_code == 0, r.output
     assert read_prior(Path(priors[0])).adapted is None
     p2 = read_prior(Path(priors[2]))
-    assert p2.adapted and json.loads(p2.meta["adapt"])["steps"] == 2
+    assert p2.adapted and json.loads(p2.meta["adapt"])["steps"] == 2 and json.loads(p2.meta["adapt"])["photos"] == 2
+    (tmp_path / "empty").mkdir()
+    for folder, says in (("empty", "no photos"), ("missing", "not a folder")):
+        r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",
+                                           str(tmp_path / "x.prior"), "--adapt-images", str(tmp_path / folder)]))
+        assert r.exit_code == 2 and says in " ".join(r.output.split()) and not (tmp_path / "x.prior").exists()
     # the camera turned: the sensor's pixels are the same, EXIF 6 shows them turned a quarter clockwise
     _save(blur, tmp_path / "turned.png", orientation=6)
     outs = {}

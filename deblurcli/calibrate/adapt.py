@@ -6,8 +6,10 @@ fine-tuned to it without memorising the calibration photo (gradient steps on the
 ``scripts/calibration_adaptation.py``). Each pair is a crop at a random place on the sensor, blurred
 with the PSFs of that place (the bilinear PSF blend of ``synth.degrade.field_blur``, computed on a
 margin so the crop's borders are blurred as on the sensor) and given the prior of that place
-(``PriorField.for_tile``, as at inference). The sharp sources are procedural scenes (shapes, text,
-dead leaves) and random crops of the calibration's sharp photo, so the tool needs no dataset.
+(``PriorField.for_tile``, as at inference). The sharp sources are the user's own sharp photos
+(``--adapt-images``) and crops of the calibration's sharp shot. Procedural scenes (shapes, text, dead
+leaves) in their place made the net worse on natural photos than not adapting at all (`deblur bench
+--calibration`, README), so there is no adaptation without photos.
 Everything happens in the sensor's frame: the prior file stores the adapted DPA weights, and photos
 restored with them are turned into that frame first (``deblur --prior``).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +27,6 @@ from torch import nn
 from ..engine.runner import PriorField, _autocast, pick_precision
 from ..synth.data import augment, random_crop
 from ..synth.degrade import blend_weights, field_blur, sensor, to_gamma, to_linear
-from ..synth.scenes import scene
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,9 @@ class AdaptConfig:
     crop: int = 256  # px on the sensor (smaller sensors: the whole sensor)
     lr: float = 1e-4  # Adam, cosine to zero
     noise: float = 0.02  # sensor noise of the synthetic inputs: up to this level (``synth.degrade.sensor``)
-    scene_share: float = 0.5  # procedural scenes; the rest are crops of the calibration's sharp photo
     seed: int = 0
+    max_photos: int = 48  # sharp photos kept in memory as sources, each at most ``photo_side`` px long
+    photo_side: int = 1024
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
@@ -45,8 +48,8 @@ class PairMaker:
     """Synthetic (blurred, sharp, prior) batches for one module, in the sensor's frame."""
 
     def __init__(self, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
-                 multiple: int, scale: int) -> None:
-        self.sharp, self.cfg, self.scale = sharp, cfg, scale
+                 multiple: int, scale: int, photos: list[np.ndarray]) -> None:
+        self.sources, self.cfg, self.scale = [sharp, *photos], cfg, scale
         self.h, self.w = sharp.shape[:2]
         self.g = psfs.shape[0]
         self.psfs = [k for row in psfs for k in row]
@@ -55,9 +58,8 @@ class PairMaker:
         self.size = max(multiple, min(cfg.crop, self.h, self.w) // multiple * multiple)
 
     def _source(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        if rng.random() < self.cfg.scene_share:
-            return scene(int(rng.integers(1 << 30)), n, n)
-        return np.ascontiguousarray(augment(random_crop(self.sharp, rng, n), rng))
+        img = self.sources[int(rng.integers(len(self.sources)))]
+        return np.ascontiguousarray(augment(random_crop(img, rng, n), rng))
 
     def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         c, m = self.size, self.margin
@@ -89,10 +91,12 @@ def blur_window(src: np.ndarray, psfs: list[np.ndarray], g: int, sensor_hw: tupl
 
 
 def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
-          progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
+          photos: list[np.ndarray], progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
     """Fine-tune a copy of ``model.dpa`` to the PSF field ``psfs`` (g, g, k, k) of a sensor whose sharp
-    calibration photo is ``sharp`` and whose prior is ``levels``, all in the sensor's frame; return
-    the adapted DPA weights (``model`` is left as it was)."""
+    calibration photo is ``sharp`` and whose prior is ``levels``, all in the sensor's frame, on crops of
+    ``photos`` and ``sharp``; return the adapted DPA weights (``model`` is left as it was)."""
+    if not photos:
+        raise ValueError("adaptation needs sharp photos besides the calibration shot")
     import copy
 
     torch.manual_seed(cfg.seed)
@@ -104,7 +108,7 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(params, lr=cfg.lr)
-    maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0))
+    maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos)
     dtype = pick_precision("auto", torch.device("cpu"))
     for i in range(cfg.steps):
         x, y, prior = maker.batch(rng)
@@ -125,3 +129,26 @@ def apply_adapted(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Modu
     """Load adapted DPA weights into ``model`` (strict: the prior file was checked to match the model)."""
     model.dpa.load_state_dict(weights, strict=True)
     return model
+
+
+def load_photos(folder: Path, cfg: AdaptConfig) -> list[np.ndarray]:
+    """Up to ``cfg.max_photos`` sharp photos from ``folder`` (sorted), each shrunk to ``cfg.photo_side``
+    px on its long side (sources only: shrinking makes them sharper still)."""
+    import cv2
+
+    from ..errors import UsageError
+    from ..io.images import read_photo
+
+    if not folder.is_dir():
+        raise UsageError(f"--adapt-images {folder}: not a folder", "give a folder of sharp photos")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"))
+    if not files:
+        raise UsageError(f"{folder}: no photos (.jpg, .png, .tif, .webp) to adapt with")
+    out = []
+    for f in files[: cfg.max_photos]:
+        rgb = read_photo(f, 200.0).rgb()
+        s = cfg.photo_side / max(rgb.shape[:2])
+        if s < 1:
+            rgb = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        out.append(np.ascontiguousarray(rgb, np.float32))
+    return out

@@ -56,7 +56,8 @@ def bench(
     val: Annotated[bool, typer.Option(help="--quality: use the fixed-seed CBSD68 validation images ($DEBLUR_DATA).")] = False,
     calibration: Annotated[bool, typer.Option(help="Calibrated vs blind vs uniform prior vs PSF-field on simulated camera modules.")] = False,
     defocus: Annotated[bool, typer.Option(help="Defocus table: estimator error, SVBR-Net with true/estimated map, blind model.")] = False,
-    adapt_steps: Annotated[int, typer.Option(min=0, help="--calibration: also adapt the net to each module as `deblur calibrate --adapt-steps N` does (minutes per module).")] = 0,
+    adapt_images: Annotated[Path | None, typer.Option(help="--calibration: also adapt the net to each module on these sharp photos, as `deblur calibrate --adapt-images` does (minutes per module).")] = None,
+    adapt_steps: Annotated[int, typer.Option(min=1, help="--calibration with --adapt-images: fine-tuning steps.")] = 200,
     count: Annotated[int, typer.Option(help="Images per set for the quality tables.")] = 12,
     debug: Debug = False,
 ) -> None:
@@ -66,7 +67,7 @@ def bench(
     if quality or calibration or defocus:
         from .bench_quality import run_quality
 
-        run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file, adapt_steps)
+        run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file, adapt_images, adapt_steps)
         return
     from .bench_timing import run_timing
 

@@ -48,7 +48,8 @@ def _print(table: ev.Table, title: str) -> dict:
 
 
 def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: bool, defocus: bool, quality: bool,
-                count: int, device: str, json_file: Path | None, adapt_steps: int = 0) -> None:
+                count: int, device: str, json_file: Path | None, adapt_images: Path | None = None,
+                adapt_steps: int = 200) -> None:
     from ..hub.registry import load_registry
     from .bench_cmd import _models
 
@@ -67,12 +68,13 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     if calibration:
         entry = reg.get(ids[0]) if ids and ids != ["all"] else reg.default_for("calibrate")
         model = _models([entry.id])[entry.id][0]
-        from ..calibrate.adapt import AdaptConfig
+        from ..calibrate.adapt import AdaptConfig, load_photos
 
+        acfg = AdaptConfig(steps=adapt_steps)
+        adapt = (acfg, load_photos(adapt_images, acfg)) if adapt_images else None
         with console.status("simulated camera modules …") as st:
             mods = ev.lens_modules(imgs, modules=max(2, len(imgs) // 4), photos=3, seed=7)
-            acfg = AdaptConfig(steps=adapt_steps) if adapt_steps else None
-            table = ev.calibration(model, mods, cfg, acfg, lambda s: st.update(s))  # type: ignore[arg-type]
+            table = ev.calibration(model, mods, cfg, adapt, lambda s: st.update(s))  # type: ignore[arg-type]
         report["calibration"] = _print(table, f"calibration: {len(mods)} simulated camera modules × 3 photos ({entry.id})")
     if defocus:
         svbr_e = reg.default_for("defocus")

@@ -25,15 +25,16 @@ def calibrate(
     weights: WeightsPath = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing prior file.")] = False,
     max_megapixels: Annotated[float, typer.Option(help="Refuse larger images.")] = 200.0,
-    adapt_steps: Annotated[int, typer.Option(min=0, help="Also fine-tune the DPA net to this camera for this many steps, on "
-                                             "procedural scenes and crops of SHARP blurred with the estimated PSF field "
-                                             "(stored in the prior file; 0: off).")] = 200,
+    adapt_images: Annotated[Path | None, typer.Option(help="A folder of sharp photos (any camera, e.g. stopped down): also fine-tune "
+                                                       "the DPA net to this camera on them and crops of SHARP, blurred with the "
+                                                       "estimated PSF field (a few minutes; stored in the prior file).")] = None,
+    adapt_steps: Annotated[int, typer.Option(min=1, help="With --adapt-images: fine-tuning steps (4 crops of 256 px each).")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     debug: Debug = False,
 ) -> None:
     """Align BLUR onto SHARP, estimate the camera's multi-scale distortion prior (DPE net) and its PSF
-    field, fine-tune the DPA net to that field (--adapt-steps), and write it all to a prior file for
-    `deblur PHOTO --prior camera.prior`."""
+    field, optionally fine-tune the DPA net to that field (--adapt-images), and write it all to a prior
+    file for `deblur PHOTO --prior camera.prior`."""
     setup_logging(debug)
     from ..archs import hparams_of
     from ..calibrate.estimate import calibrate as run
@@ -59,17 +60,18 @@ def calibrate(
     psfs = np.ascontiguousarray(psfs)
     extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name}
     adapted = None
-    if adapt_steps > 0:
-        from ..calibrate.adapt import AdaptConfig, adapt
+    if adapt_images is not None:
+        from ..calibrate.adapt import AdaptConfig, adapt, load_photos
         from ..io.images import unorient
         from .photos import progress_bar
 
         acfg = AdaptConfig(steps=adapt_steps)
+        photos = load_photos(adapt_images, acfg)
         with progress_bar(quiet=as_json) as bar:
             task = bar.add_task("adapting the net to this camera", total=adapt_steps)
-            adapted = adapt(net, unorient(s.rgb(), s.orientation), psfs, levels, acfg,
+            adapted = adapt(net, unorient(s.rgb(), s.orientation), psfs, levels, acfg, photos,
                             lambda i, n: bar.update(task, completed=i))
-        extra["adapt"] = acfg.describe()
+        extra["adapt"] = acfg.describe() | {"photos": len(photos), "folder": adapt_images.name}
     save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted)
     if preview is not None:
         write_photo(Photo(render(s.rgb(), cal.psfs).astype("float32") / 255), preview)
