@@ -14,9 +14,9 @@ module's calibration pair by gradient descent on L1(DPA(blurred), sharp), then r
     python scripts/calibration_adaptation.py --mode weights --steps 30 --lr 2e-5 [--model dpa-compact]
     python scripts/calibration_adaptation.py --mode field --field true --steps 100 --lr 1e-4 --modules 3
 
-Measured (session 7, beside a training run, by the first version of this mode, which had no border
-crop): ``--model dpa-lite --mode field --field true --steps 100 --lr 1e-4``, module 0 alone: +0.17 dB
-over the calibrated prior — even the true field, 400 pairs of it, moves the compact net little.
+Measured (session 8, ``--model dpa-lite --mode field --steps 200 --lr 1e-4 --modules 3``; PSNR dB):
+blurry input 23.04, blind 25.05, calibrated prior 25.33, adapted with the true field 25.84, with the
+estimated field 25.55. `deblur calibrate --adapt-images` is the product form of ``--field est``.
 """
 
 from __future__ import annotations
