@@ -109,6 +109,7 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
     (tmp_path / "photos").mkdir()
     for i in range(2):
         _save(dead_leaves(np.random.default_rng(10 + i), 150, n=800), tmp_path / "photos" / f"p{i}.png")
+    (tmp_path / "photos" / "broken.jpg").write_bytes(b"not a photo")  # skipped with a warning
     priors = {}
     for steps in (0, 2):
         priors[steps] = str(tmp_path / f"cam{steps}.prior")
@@ -116,6 +117,7 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
         r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",
                                            priors[steps], "--json", *adapting]))
         assert r.exit_code == 0, r.output
+        assert ("broken.jpg" in r.output) == bool(steps)
     assert read_prior(Path(priors[0])).adapted is None
     p2 = read_prior(Path(priors[2]))
     assert p2.adapted and json.loads(p2.meta["adapt"])["steps"] == 2 and json.loads(p2.meta["adapt"])["photos"] == 2

@@ -1,4 +1,4 @@
-"""Adapt the DPA net to one camera module (`deblur calibrate --adapt`).
+"""Adapt the DPA net to one camera module (`deblur calibrate --adapt-images DIR`).
 
 The calibration pair gives the module's PSF field (``psf.estimate_field``). Blurring other sharp images
 with that field makes as many training pairs for this one camera as we like, so the DPA net can be
@@ -131,12 +131,13 @@ def apply_adapted(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Modu
     return model
 
 
-def load_photos(folder: Path, cfg: AdaptConfig) -> list[np.ndarray]:
+def load_photos(folder: Path, cfg: AdaptConfig) -> tuple[list[np.ndarray], list[str]]:
     """Up to ``cfg.max_photos`` sharp photos from ``folder`` (sorted), each shrunk to ``cfg.photo_side``
-    px on its long side (sources only: shrinking makes them sharper still)."""
+    px on its long side (sources only: shrinking makes them sharper still), and the messages of the
+    files that could not be read (skipped)."""
     import cv2
 
-    from ..errors import UsageError
+    from ..errors import DeblurError, UsageError
     from ..io.images import read_photo
 
     if not folder.is_dir():
@@ -144,11 +145,20 @@ def load_photos(folder: Path, cfg: AdaptConfig) -> list[np.ndarray]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"))
     if not files:
         raise UsageError(f"{folder}: no photos (.jpg, .png, .tif, .webp) to adapt with")
-    out = []
-    for f in files[: cfg.max_photos]:
-        rgb = read_photo(f, 200.0).rgb()
+    out: list[np.ndarray] = []
+    skipped: list[str] = []
+    for f in files:
+        if len(out) == cfg.max_photos:
+            break
+        try:
+            rgb = read_photo(f, 200.0).rgb()
+        except DeblurError as e:
+            skipped.append(str(e))
+            continue
         s = cfg.photo_side / max(rgb.shape[:2])
         if s < 1:
             rgb = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA)
         out.append(np.ascontiguousarray(rgb, np.float32))
-    return out
+    if not out:
+        raise UsageError(f"{folder}: none of its photos could be read ({skipped[0]})")
+    return out, skipped

@@ -22,7 +22,7 @@ from ..hub.registry import WeightsEntry
 from ..io.images import Photo
 
 FORMAT = "deblurcli-prior/1"
-ADAPTED = "adapted_dpa."  # prefix of the optional DPA weights from `deblur calibrate --adapt`
+ADAPTED = "adapted_dpa."  # prefix of the optional DPA weights from `deblur calibrate --adapt-images`
 
 
 @dataclass(frozen=True)

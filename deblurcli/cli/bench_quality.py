@@ -71,7 +71,7 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         from ..calibrate.adapt import AdaptConfig, load_photos
 
         acfg = AdaptConfig(steps=adapt_steps)
-        adapt = (acfg, load_photos(adapt_images, acfg)) if adapt_images else None
+        adapt = (acfg, load_photos(adapt_images, acfg)[0]) if adapt_images else None
         with console.status("simulated camera modules …") as st:
             mods = ev.lens_modules(imgs, modules=max(2, len(imgs) // 4), photos=3, seed=7)
             table = ev.calibration(model, mods, cfg, adapt, lambda s: st.update(s))  # type: ignore[arg-type]

@@ -66,7 +66,9 @@ def calibrate(
         from .photos import progress_bar
 
         acfg = AdaptConfig(steps=adapt_steps)
-        photos = load_photos(adapt_images, acfg)
+        photos, skipped = load_photos(adapt_images, acfg)
+        for msg in skipped:
+            console.print(f"[yellow]skipped[/] {msg}")
         with progress_bar(quiet=as_json) as bar:
             task = bar.add_task("adapting the net to this camera", total=adapt_steps)
             adapted = adapt(net, unorient(s.rgb(), s.orientation), psfs, levels, acfg, photos,
