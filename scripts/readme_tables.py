@@ -80,7 +80,7 @@ def main() -> None:
                                "(`deblur bench --quality --val --count 24`)")
     c = _load("calibration.json")
     if c and "calibration" in c:
-        lines += quality_table(c["calibration"], "Calibrated deblurring on simulated camera modules (`deblur bench --calibration --val --count 24`)")
+        lines += quality_table(c["calibration"], "Calibrated deblurring on simulated camera modules, dpa-compact (`deblur bench --calibration --val --count 24 --adapt-images ../shared/data/train/bsds200`)")
     d = _load("defocus.json")
     if d and "defocus" in d:
         maes = d["defocus_estimator_mae_px"]
