@@ -77,6 +77,9 @@ def test_prior_file_round_trip_and_refusals(pair: tuple[np.ndarray, np.ndarray],
     levels = estimate_prior(m, sharp, blur)
     psfs = estimate_field(sharp, blur, grid=4, size=15)
     f = save_prior(tmp_path / "cam.prior", levels, psfs, _entry(), hparams_of(m), (640, 480), {"name": "cam"})
+    from deblurcli.io import images
+
+    assert f.stat().st_mode & 0o777 == 0o666 & ~images._UMASK  # not left owner-only
     p = load_prior(f, _entry(), hparams_of(m))
     assert all(torch.equal(a, b) for a, b in zip(p.levels, levels)) and np.array_equal(p.psfs, psfs)
     assert p.sensor == (640, 480) and p.meta["name"] == "cam"

@@ -202,3 +202,18 @@ def test_reader_decodes_ahead_and_settles_jobs_before_work(tmp_path: Path) -> No
     assert [(r.src.name, r.status) for r in results] == [("p1.png", "skipped"), ("p0.png", "done"), ("p2.png", "done")]
     assert seen == pytest.approx([0.0, 80 / 255], abs=1e-6)
     assert (tmp_path / "p1_deblurred.png").read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif"])
+def test_outputs_get_the_usual_file_permissions(tmp_path: Path, ext: str) -> None:
+    """Atomic writes go through an owner-only temporary file; the output must not stay owner-only."""
+    import os
+
+    from deblurcli.io import images
+
+    out = write_photo(Photo(_gradient(16, 24)), tmp_path / f"out{ext}")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~images._UMASK
+    assert not list(tmp_path.glob(".*.part"))
+    if images._UMASK == 0o022:
+        assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+    assert os.access(out, os.R_OK)

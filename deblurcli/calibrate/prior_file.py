@@ -19,7 +19,7 @@ from .. import __version__
 from ..engine.runner import PriorField
 from ..errors import PriorError
 from ..hub.registry import WeightsEntry
-from ..io.images import Photo
+from ..io.images import Photo, publish
 
 FORMAT = "deblurcli-prior/1"
 ADAPTED = "adapted_dpa."  # prefix of the optional DPA weights from `deblur calibrate --adapt-images`
@@ -108,7 +108,7 @@ def save_prior(path: Path, levels: list[torch.Tensor], psfs: np.ndarray, entry: 
     tmp = path.with_name(f".{path.name}.part")
     try:
         save_file(tensors, str(tmp), metadata=meta)
-        tmp.replace(path)
+        publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path

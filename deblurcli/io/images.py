@@ -274,6 +274,22 @@ def _pil_save(photo: Photo, a: np.ndarray, dest: Path, fmt: str, quality: int) -
     img.save(dest, format=fmt, **kw)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import, before any worker thread
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def publish(tmp: Path, dest: Path) -> None:
+    """Move a finished temporary file onto ``dest`` with the permissions a new file gets here
+    (``mkstemp`` makes it owner-only; an output photo or prior should not be)."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, dest)
+
+
 def write_photo(photo: Photo, dest: str | Path, quality: int = 95) -> Path:
     """Write atomically; the format follows ``dest``'s extension. Returns ``dest``."""
     dest = Path(dest)
@@ -301,7 +317,7 @@ def write_photo(photo: Photo, dest: str | Path, quality: int = 95) -> Path:
                 _pil_save(photo, a, tmp, fmt, quality)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
