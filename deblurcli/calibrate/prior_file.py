@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +22,9 @@ from ..engine.runner import PriorField
 from ..errors import PriorError
 from ..hub.registry import WeightsEntry
 from ..io.images import Photo, publish
+
+if TYPE_CHECKING:
+    from ..engine.runner import Runner
 
 FORMAT = "deblurcli-prior/1"
 ADAPTED = "adapted_dpa."  # prefix of the optional DPA weights from `deblur calibrate --adapt-images`
@@ -39,7 +44,10 @@ class CameraPrior:
 
     def for_photo(self, photo: Photo, allow_aspect_mismatch: bool = False) -> PriorField:
         """The prior resampled to an (upright) photo: rotated with its EXIF orientation, aspect checked."""
-        levels = [orient_grid(lev, photo.orientation) for lev in self.levels]
+        self.check_aspect(photo, allow_aspect_mismatch)
+        return PriorField(tuple(orient_grid(lev, photo.orientation) for lev in self.levels))
+
+    def check_aspect(self, photo: Photo, allow_aspect_mismatch: bool = False) -> None:
         sw, sh = self.sensor
         if photo.orientation in (5, 6, 7, 8):
             sw, sh = sh, sw
@@ -47,11 +55,24 @@ class CameraPrior:
         if abs(w / h - sw / sh) > 0.01 * (sw / sh) and not allow_aspect_mismatch:
             raise PriorError(f"the photo's aspect ratio ({w}×{h}) differs from the calibration's ({sw}×{sh})",
                              "use photos from the calibrated camera mode, or pass --allow-aspect-mismatch to stretch the prior")
-        return PriorField(tuple(levels))
 
-    def sensor_field(self) -> PriorField:
-        """The prior in the sensor's own frame (for photos turned back into it)."""
-        return PriorField(self.levels)
+    def restore(self, photo: Photo, runner: Runner, method: str = "dpa", allow_aspect_mismatch: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Restore an (upright) photo of this camera: the DPA net with the prior (``runner`` holds the
+        adapted weights when the file has them: then in the sensor's frame, where they were adapted),
+        or ``method="psf"``, classical deconvolution with the PSF field."""
+        if method == "psf":
+            from ..classical import field_deconvolve
+
+            self.check_aspect(photo, allow_aspect_mismatch)
+            return field_deconvolve(photo.rgb(), self.psf_field_for(photo))
+        if self.adapted is None:
+            return runner.restore(photo.rgb(), self.for_photo(photo, allow_aspect_mismatch), progress=progress)
+        from ..io.images import orient, unorient
+
+        self.check_aspect(photo, allow_aspect_mismatch)
+        o = photo.orientation
+        return orient(runner.restore(unorient(photo.rgb(), o), PriorField(self.levels), progress=progress), o)
 
     def psf_field_for(self, photo: Photo) -> np.ndarray:
         """The PSF field in the upright photo's frame and pixel scale: the grid and every kernel are

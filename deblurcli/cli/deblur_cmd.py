@@ -82,16 +82,6 @@ def deblur(
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
         if field is None:
             return runner.restore(photo.rgb(), None, progress=on_tiles)
-        cond = field.for_photo(photo, allow_aspect_mismatch)  # checks the aspect ratio for both methods
-        if method == "psf":
-            from ..classical import field_deconvolve
-
-            return field_deconvolve(photo.rgb(), field.psf_field_for(photo))
-        if field.adapted is not None:  # the net was adapted in the sensor's frame: restore in it
-            from ..io.images import orient, unorient
-
-            o = photo.orientation
-            return orient(runner.restore(unorient(photo.rgb(), o), field.sensor_field(), progress=on_tiles), o)
-        return runner.restore(photo.rgb(), cond, progress=on_tiles)
+        return field.restore(photo, runner, method, allow_aspect_mismatch, on_tiles)
 
     run_photos(jobs, process, opts, quiet, as_json, "deblur", reader)
