@@ -201,3 +201,31 @@ def test_auto_tile_fits_the_memory_budget_and_grows_for_light_models(monkeypatch
     assert light.cfg.tile > heavy.cfg.tile
     monkeypatch.setattr(photos, "_available_ram", lambda: 1 << 30)  # little free memory: smaller tiles
     assert photos.make_runner(DistortionPriorDeblur(DPAConfig()), "cpu", "auto", "auto", None, 1).cfg.tile < heavy.cfg.tile
+
+
+_GC_SPY = """
+import gc, sys
+import numpy as np
+from PIL import Image
+from deblurcli.cli import deblur_cmd, main
+Image.fromarray(np.zeros((40, 48, 3), np.uint8)).save(sys.argv[1])
+real = deblur_cmd.make_runner
+def spy(*a, **k):
+    before = gc.isenabled()
+    r = real(*a, **k)
+    print(before, gc.isenabled(), gc.get_freeze_count() > 10_000, flush=True)
+    return r
+deblur_cmd.make_runner = spy
+sys.argv = ["deblur", sys.argv[1], "-q", "-o", sys.argv[2]]
+main.run()
+"""
+
+
+def test_photo_commands_pause_gc_only_until_the_model_is_loaded(tmp_path: Path) -> None:
+    """`deblur photo.jpg` starts with the collector off (importing torch) and turns it back on, with
+    the start-up objects frozen, before any photo is restored."""
+    src, dest = tmp_path / "in.png", tmp_path / "out.png"
+    r = subprocess.run([sys.executable, "-c", _GC_SPY, str(src), str(dest)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "True", "True"]
+    assert dest.exists()

@@ -49,6 +49,7 @@ def _register() -> None:
 
 _register()
 COMMANDS = {"deblur", "demo", "train", "weights", "calibrate", "defocus", "bench"}
+PHOTO_COMMANDS = {"deblur", "defocus", "demo"}  # the commands that restore through photos.make_runner
 
 
 def route(argv: list[str]) -> list[str]:
@@ -59,12 +60,15 @@ def route(argv: list[str]) -> list[str]:
 
 
 def run() -> None:
-    from ..engine.allocator import huge_pages, keep_freed_memory
+    from ..engine.allocator import huge_pages, keep_freed_memory, pause_gc
 
     huge_pages()
     keep_freed_memory()
+    args = route(sys.argv[1:])
+    if args and args[0] in PHOTO_COMMANDS:
+        pause_gc()  # make_runner resumes it once the model is loaded
     try:
-        app(args=route(sys.argv[1:]), prog_name="deblur")
+        app(args=args, prog_name="deblur")
     except SystemExit as e:
         _exit(e.code)
     _exit(0)

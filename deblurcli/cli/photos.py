@@ -24,8 +24,10 @@ TILE_MEMORY_CPU = 768 << 20  # activations of one CPU tile: keeps a 24 MP photo 
 
 
 def make_runner(model, device: str, precision: str, tile: str, overlap: int | None, batch: int) -> Runner:  # type: ignore[no-untyped-def]
+    from ..engine.allocator import resume_gc
     from ..engine.runner import Runner, RunConfig
 
+    resume_gc()  # start-up is over (cli.main.run paused it)
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
     t = parse_tile(tile)

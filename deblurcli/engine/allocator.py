@@ -12,6 +12,7 @@ peak RSS 1.45 → 1.68 GB (``scripts/memory_24mp.py --size 4000x3000``; see CHAN
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 
@@ -45,3 +46,18 @@ def huge_pages() -> bool:
         return False
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     return os.environ["THP_MEM_ALLOC_ENABLE"] == "1" and "torch" not in sys.modules
+
+
+def pause_gc() -> None:
+    """Start-up of a photo command: no cyclic garbage collection while torch imports and the model
+    loads. Importing torch creates ~10^6 objects and with them full collections that free nothing:
+    0.13 s on the critical path of a 12 MP photo (measured with gc.callbacks). ``resume_gc`` ends it."""
+    gc.disable()
+
+
+def resume_gc() -> None:
+    """Move everything alive now (modules, the model) out of the collector's sight, then collect as
+    usual: later full collections only walk objects made while photos are processed."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
