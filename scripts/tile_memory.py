@@ -15,8 +15,8 @@ import sys
 CHILD = """
 import resource, sys
 import numpy as np, torch
-from deblurcli.engine.allocator import huge_pages, keep_freed_memory
-huge_pages(); keep_freed_memory()
+from deblurcli.engine.allocator import keep_freed_memory
+keep_freed_memory()
 from deblurcli.cli.photos import make_runner
 from deblurcli.engine.runner import BlurMap
 from deblurcli.hub.registry import load_registry

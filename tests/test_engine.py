@@ -175,18 +175,6 @@ def test_freed_memory_is_reused_without_page_faults() -> None:
         assert runs["0"][1] > 10_000
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages: Linux")
-def test_huge_pages_setting_keeps_the_users_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    from deblurcli.engine.allocator import huge_pages
-
-    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
-    huge_pages()
-    assert os.environ["THP_MEM_ALLOC_ENABLE"] == "1"
-    monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")
-    assert huge_pages() is False and os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
-    assert huge_pages() is False  # torch is loaded in this process: too late to take effect
-
-
 def test_auto_tile_fits_the_memory_budget_and_grows_for_light_models(monkeypatch: pytest.MonkeyPatch) -> None:
     from deblurcli.archs.dpa import DistortionPriorDeblur, DPAConfig
     from deblurcli.cli import photos

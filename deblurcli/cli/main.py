@@ -60,9 +60,8 @@ def route(argv: list[str]) -> list[str]:
 
 
 def run() -> None:
-    from ..engine.allocator import huge_pages, keep_freed_memory, pause_gc
+    from ..engine.allocator import keep_freed_memory, pause_gc
 
-    huge_pages()
     keep_freed_memory()
     args = route(sys.argv[1:])
     if args and args[0] in PHOTO_COMMANDS:

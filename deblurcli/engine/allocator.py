@@ -35,19 +35,6 @@ def keep_freed_memory() -> bool:
     return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, NEVER_TRIM) == 1
 
 
-def huge_pages() -> bool:
-    """Let torch's CPU allocator back blocks of 2 MB and more with transparent huge pages (Linux
-    ``madvise``; ``THP_MEM_ALLOC_ENABLE``, which c10 reads once, at its first allocation — so this must run
-    before torch is imported). A photo's first pass faults in its activations and whole-image buffers
-    page by page; with 2 MB pages that is 512× fewer faults. Measured with dpa-lite on a 12 MP photo,
-    first pass, 2 runs each: whole image 5.9/5.1 → 2.6/3.7 s; 2048 px tiles 3.4–4.5 → 2.9–3.3 s (CHANGELOG).
-    A value the user set (0 or 1) is kept. Returns whether huge pages are now asked for."""
-    if not sys.platform.startswith("linux"):
-        return False
-    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    return os.environ["THP_MEM_ALLOC_ENABLE"] == "1" and "torch" not in sys.modules
-
-
 def pause_gc() -> None:
     """Start-up of a photo command: no cyclic garbage collection while torch imports and the model
     loads. Importing torch creates ~10^6 objects and with them full collections that free nothing:
