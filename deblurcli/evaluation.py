@@ -98,8 +98,12 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
     return table
 
 
-def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int) -> list[dict]:
-    """Simulated camera modules: a lens field each, one calibration pair, ``photos`` test photos."""
+def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int, chart: bool = False) -> list[dict]:
+    """Simulated camera modules: a lens field each, one calibration pair, ``photos`` test photos. The
+    calibration pair's sharp side is a photo, or with ``chart`` a calibration chart of the same size
+    (``calibrate.chart``); the fields and test photos are the same either way."""
+    from .calibrate.chart import make_chart
+
     out = []
     n = len(images)
     for m in range(modules):
@@ -108,6 +112,8 @@ def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int)
         pick = rng.choice(n, photos + 1, replace=False)
         blur = lambda img: sensor(degrade(img, rng, "lens", field).blurred, rng, noise=0.01, jpeg_p=0.0)  # noqa: E731
         cal_sharp = images[pick[0]]
+        if chart:
+            cal_sharp = make_chart(*cal_sharp.shape[:2], seed=m)
         out.append({"field": field, "cal_sharp": cal_sharp, "cal_blur": blur(cal_sharp),
                     "photos": [(images[i], blur(images[i])) for i in pick[1:]]})
     return out

@@ -199,3 +199,19 @@ def test_entry_point_exit_codes_and_output_survive_the_fast_exit(tiny_registry: 
     assert "missing.jpg" in again.stderr + again.stdout and "exists" in again.stderr + again.stdout
     usage = subprocess.run([*cmd, str(src), "--model", "no-such-id"], capture_output=True, text=True)
     assert usage.returncode != 0 and "no-such-id" in usage.stderr + usage.stdout
+
+
+def test_chart_command_writes_a_lossless_chart_and_never_overwrites(tmp_path: Path) -> None:
+    dest = tmp_path / "chart.png"
+    r = invoke("chart", str(dest), "--size", "96x64", "--seed", "2")
+    assert r.exit_code == 0, r.output
+    a = np.asarray(Image.open(dest))
+    assert a.shape == (64, 96, 3) and a.std() > 40  # texture everywhere, not a flat image
+    before = dest.read_bytes()
+    r = invoke("chart", str(dest), "--size", "96x64", "--seed", "3")
+    assert r.exit_code != 0 and "--overwrite" in r.output and dest.read_bytes() == before
+    assert invoke("chart", str(dest), "--size", "96x64", "--seed", "3", "--overwrite").exit_code == 0
+    assert dest.read_bytes() != before
+    r = invoke("chart", str(tmp_path / "chart.jpg"), "--size", "96x64")
+    assert r.exit_code != 0 and "lossless" in r.output and not (tmp_path / "chart.jpg").exists()
+    assert invoke("chart", str(tmp_path / "c2.png"), "--size", "96by64").exit_code != 0

@@ -7,15 +7,7 @@ from typing import Annotated
 
 import typer
 from ..errors import UsageError
-from .common import Debug, Device, guarded, setup_logging
-
-
-def _size(s: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in s.lower().split("x"))
-    except ValueError as e:
-        raise UsageError(f"--size {s!r}: expected WIDTHxHEIGHT, e.g. 1280x720") from e
-    return w, h
+from .common import Debug, Device, guarded, parse_size, setup_logging
 
 
 def _archs(names: list[str]) -> dict[str, tuple[object, str]]:
@@ -58,6 +50,7 @@ def bench(
     defocus: Annotated[bool, typer.Option(help="Defocus table: estimator error, SVBR-Net with true/estimated map, blind model.")] = False,
     adapt_images: Annotated[Path | None, typer.Option(help="--calibration: also adapt the net to each module on these sharp photos, as `deblur calibrate --adapt-images` does (minutes per module).")] = None,
     adapt_steps: Annotated[int, typer.Option(min=1, help="--calibration with --adapt-images: fine-tuning steps.")] = 200,
+    chart: Annotated[bool, typer.Option(help="--calibration: calibrate each module with a chart (`deblur chart`) instead of a photo.")] = False,
     count: Annotated[int, typer.Option(help="Images per set for the quality tables.")] = 12,
     debug: Debug = False,
 ) -> None:
@@ -67,11 +60,12 @@ def bench(
     if quality or calibration or defocus:
         from .bench_quality import run_quality
 
-        run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file, adapt_images, adapt_steps)
+        run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file, adapt_images, adapt_steps,
+                    chart)
         return
     from .bench_timing import run_timing
 
-    run_timing(model or [], [_size(s) for s in (size or ["1280x720"])], device, precision or ["auto"], tile, runs, warmup,
+    run_timing(model or [], [parse_size(s) for s in (size or ["1280x720"])], device, precision or ["auto"], tile, runs, warmup,
                json_file, recommend, arch or [])
 
 

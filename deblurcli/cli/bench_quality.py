@@ -49,7 +49,7 @@ def _print(table: ev.Table, title: str) -> dict:
 
 def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: bool, defocus: bool, quality: bool,
                 count: int, device: str, json_file: Path | None, adapt_images: Path | None = None,
-                adapt_steps: int = 200) -> None:
+                adapt_steps: int = 200, chart: bool = False) -> None:
     from ..hub.registry import load_registry
     from .bench_cmd import _models
 
@@ -73,9 +73,11 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         acfg = AdaptConfig(steps=adapt_steps)
         adapt = (acfg, load_photos(adapt_images, acfg)[0]) if adapt_images else None
         with console.status("simulated camera modules …") as st:
-            mods = ev.lens_modules(imgs, modules=max(2, len(imgs) // 4), photos=3, seed=7)
+            mods = ev.lens_modules(imgs, modules=max(2, len(imgs) // 4), photos=3, seed=7, chart=chart)
             table = ev.calibration(model, mods, cfg, adapt, lambda s: st.update(s))  # type: ignore[arg-type]
-        report["calibration"] = _print(table, f"calibration: {len(mods)} simulated camera modules × 3 photos ({entry.id})")
+        pair = "a chart" if chart else "a photo"
+        report["calibration"] = _print(table, f"calibration with {pair}: {len(mods)} simulated camera modules × 3 photos ({entry.id})")
+        report["calibration_pair"] = "chart" if chart else "photo"
     if defocus:
         svbr_e = reg.default_for("defocus")
         blind_e = reg.default_for("deblur")

@@ -45,7 +45,7 @@ def calibrate(
     from .common import out
 
     if output.exists() and not overwrite:
-        raise OutputExistsError(f"{output} exists")
+        raise OutputExistsError(f"{output} exists", "pass --overwrite to replace it")
     s, b = read_photo(sharp, max_megapixels), read_photo(blur, max_megapixels)
     net, entry = load_model(model, "calibrate", weights)
     with console.status("aligning the pair and estimating the prior …"):

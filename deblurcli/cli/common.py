@@ -62,6 +62,17 @@ def parse_tile(value: str) -> int | None | str:
     return int(v)
 
 
+def parse_size(s: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` → (width, height), both positive."""
+    try:
+        w, h = (int(v) for v in s.lower().split("x"))
+    except ValueError as e:
+        raise UsageError(f"--size {s!r}: expected WIDTHxHEIGHT, e.g. 1280x720") from e
+    if w <= 0 or h <= 0:
+        raise UsageError(f"--size {s!r}: width and height must be positive")
+    return w, h
+
+
 def check_batch_options(overwrite: bool, skip_existing: bool, fmt: str) -> None:
     if overwrite and skip_existing:
         raise UsageError("--overwrite and --skip-existing contradict each other")

@@ -36,7 +36,7 @@ def demo(
 
     names = {k: output / f"{k}.png" for k in ("sharp", "blurred", "restored", "compare")}
     if not overwrite and any(p.exists() for p in names.values()):
-        raise OutputExistsError(f"{output} already holds demo images")
+        raise OutputExistsError(f"{output} already holds demo images", "pass --overwrite to replace them")
     sharp = scene(seed)
     rng = np.random.default_rng(seed)
     d = degrade(sharp, rng, "motion")

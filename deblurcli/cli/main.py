@@ -32,6 +32,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 def _register() -> None:
     from .bench_cmd import bench
     from .calibrate_cmd import calibrate
+    from .chart_cmd import chart
     from .deblur_cmd import deblur
     from .defocus_cmd import defocus
     from .demo_cmd import demo
@@ -41,6 +42,7 @@ def _register() -> None:
     app.command("deblur")(deblur)
     app.command("bench")(bench)
     app.command("calibrate")(calibrate)
+    app.command("chart")(chart)
     app.command("defocus")(defocus)
     app.command("demo")(demo)
     app.command("train")(train_cmd)
@@ -48,7 +50,7 @@ def _register() -> None:
 
 
 _register()
-COMMANDS = {"deblur", "demo", "train", "weights", "calibrate", "defocus", "bench"}
+COMMANDS = {"deblur", "demo", "train", "weights", "calibrate", "chart", "defocus", "bench"}
 PHOTO_COMMANDS = {"deblur", "defocus", "demo"}  # the commands that restore through photos.make_runner
 
 
