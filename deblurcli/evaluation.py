@@ -144,7 +144,8 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
         psfs = estimate_field(mod["cal_sharp"], mod["cal_blur"])
         tuned = None
         if adapt_with:
-            weights = adapt(model, mod["cal_sharp"], psfs, levels, adapt_with[0], adapt_with[1])
+            acfg = adapt_with[0].with_measured_noise(mod["cal_blur"])
+            weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1])
             tuned = Runner(apply_adapted(copy.deepcopy(model), weights), run_cfg)
         for sharp, blur in mod["photos"]:
             rows["blurry input"].append(score(blur, sharp))

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from deblurcli.archs import build
-from deblurcli.calibrate.adapt import AdaptConfig, PairMaker, adapt, apply_adapted, blur_window
+from deblurcli.calibrate.adapt import MIN_NOISE, AdaptConfig, PairMaker, adapt, apply_adapted, blur_window
 from deblurcli.calibrate.estimate import estimate_prior
 from deblurcli.calibrate.prior_file import read_prior
 from deblurcli.calibrate.psf import estimate_field
@@ -65,7 +65,7 @@ def module() -> tuple[torch.nn.Module, np.ndarray, np.ndarray, list[torch.Tensor
 
 def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
-    maker = PairMaker(img, psfs, levels, AdaptConfig(batch=3, crop=32), int(model.multiple), model.level_scale(0), [img[::-1]])
+    maker = PairMaker(img, psfs, levels, AdaptConfig(batch=3, crop=32, noise=0.02), int(model.multiple), model.level_scale(0), [img[::-1]])
     x, y, prior = maker.batch(np.random.default_rng(0))
     assert x.shape == y.shape == (3, 3, 32, 32)
     assert [p.shape[0] for p in prior] == [3] * len(levels)
@@ -76,13 +76,15 @@ def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[n
 def test_adapt_changes_a_copy_of_the_dpa_net_only(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    w = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3), [img[:, ::-1]])
+    w = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3, noise=0.02), [img[:, ::-1]])
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
     assert set(w) == set(model.dpa.state_dict())
     assert any(not torch.equal(v, model.dpa.state_dict()[k]) for k, v in w.items())
-    again = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3), [img[:, ::-1]])
+    again = adapt(model, img, psfs, levels, AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3, noise=0.02), [img[:, ::-1]])
     with pytest.raises(ValueError, match="sharp photos"):
-        adapt(model, img, psfs, levels, AdaptConfig(steps=1), [])
+        adapt(model, img, psfs, levels, AdaptConfig(steps=1, noise=0.02), [])
+    with pytest.raises(ValueError, match="noise"):
+        adapt(model, img, psfs, levels, AdaptConfig(steps=1), [img])
     assert all(torch.equal(v, again[k]) for k, v in w.items())  # seeded: reproducible
     tuned = apply_adapted(build("dpa", TINY["dpa"]), w)
     assert torch.equal(tuned.dpa.state_dict()[next(iter(w))], next(iter(w.values())))
@@ -140,3 +142,27 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
     upright = np.rot90(outs[2, "blur.png"], -1)
     assert outs[2, "turned.png"].shape == upright.shape
     assert np.abs(outs[2, "turned.png"] - upright).max() <= 2 / 255
+
+
+def test_adaptation_noise_is_measured_on_the_blurred_shot() -> None:
+    """Known Gaussian noise (linear light) on a blurred chart: the measured RMS is within 15%; the
+    sensor setting follows it; an explicit setting is kept; a clean shot gets the floor."""
+    from deblurcli.calibrate.chart import make_chart
+    from deblurcli.calibrate.noise import noise_rms
+
+    lin = to_linear(lens_blur_of(make_chart(192, 256, seed=5)))
+    rng = np.random.default_rng(0)
+    settings = []
+    for sigma in (0.004, 0.012):
+        noisy = to_gamma(np.clip(lin + sigma * rng.standard_normal(lin.shape, dtype=np.float32), 0, 1))
+        rms, _ = noise_rms(noisy)
+        assert abs(rms / sigma - 1) < 0.15, (rms, sigma)
+        assert abs(noise_rms(noisy, np.full(3, 2.0))[0] / rms - 2) < 1e-6  # in the sharp shot's exposure
+        settings.append(AdaptConfig().with_measured_noise(noisy).noise)
+    assert settings[1] > 2.5 * settings[0]
+    assert AdaptConfig(noise=0.05).with_measured_noise(noisy).noise == 0.05
+    assert AdaptConfig().with_measured_noise(to_gamma(lin)).noise == MIN_NOISE
+
+
+def lens_blur_of(img: np.ndarray) -> np.ndarray:
+    return to_gamma(lens_blur(to_linear(img), FIELD))

@@ -17,7 +17,7 @@ restored with them are turned into that frame first (``deblur --prior``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +29,33 @@ from ..synth.data import augment, random_crop
 from ..synth.degrade import blend_weights, field_blur, sensor, to_gamma, to_linear
 
 
+MIN_NOISE = 0.002  # a floor for the measured setting: a clean shot still leaves the net some noise to see
+
+
 @dataclass(frozen=True)
 class AdaptConfig:
     steps: int = 200
     batch: int = 4
     crop: int = 256  # px on the sensor (smaller sensors: the whole sensor)
-    lr: float = 1e-4  # Adam, cosine to zero
-    noise: float = 0.02  # sensor noise of the synthetic inputs: up to this level (``synth.degrade.sensor``)
+    lr: float = 3e-4  # Adam, cosine to zero
+    # Sensor noise of the synthetic inputs (``synth.degrade.sensor``'s setting); None: measured on the
+    # blurred calibration shot (``with_measured_noise``).
+    noise: float | None = None
     seed: int = 0
     max_photos: int = 48  # sharp photos kept in memory as sources, each at most ``photo_side`` px long
     photo_side: int = 1024
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
+
+    def with_measured_noise(self, blur: np.ndarray, gain: np.ndarray | None = None) -> "AdaptConfig":
+        """This config with ``noise`` read off the blurred calibration shot (``calibrate.noise``), in the
+        sharp shot's exposure (``gain``, from the alignment), unless it was set."""
+        if self.noise is not None:
+            return self
+        from .noise import sensor_setting
+
+        return replace(self, noise=round(max(sensor_setting(blur, gain), MIN_NOISE), 5))
 
 
 class PairMaker:
@@ -97,6 +111,8 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     ``photos`` and ``sharp``; return the adapted DPA weights (``model`` is left as it was)."""
     if not photos:
         raise ValueError("adaptation needs sharp photos besides the calibration shot")
+    if cfg.noise is None:
+        raise ValueError("AdaptConfig.noise is unset: use cfg.with_measured_noise(blurred calibration shot)")
     import copy
 
     torch.manual_seed(cfg.seed)
