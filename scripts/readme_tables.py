@@ -78,9 +78,14 @@ def main() -> None:
     if q and "quality" in q:
         lines += quality_table(q["quality"], f"Quality by degradation — {q['images']}, {q['count']} images per set, fixed seed "
                                "(`deblur bench --quality --val --count 24`)")
-    c = _load("calibration.json")
+    c, cc = _load("calibration.json"), _load("calibration_chart.json")
     if c and "calibration" in c:
-        lines += quality_table(c["calibration"], "Calibrated deblurring on simulated camera modules, dpa-compact (`deblur bench --calibration --val --count 24 --adapt-images ../shared/data/train/bsds200`)")
+        # one column per kind of calibration pair: the same modules, fields and test photos
+        merged: dict[str, dict] = {m: {"calibrated with a photo": v["lens modules"]} for m, v in c["calibration"].items()}
+        for m, v in (cc or {}).get("calibration", {}).items():
+            merged.setdefault(m, {})["calibrated with a chart"] = v["lens modules"]
+        lines += quality_table(merged, "Calibrated deblurring on simulated camera modules, dpa-compact (`deblur bench --calibration --val "
+                               "--count 24 --adapt-images ../shared/data/train/bsds200`, and with `--chart`)")
     d = _load("defocus.json")
     if d and "defocus" in d:
         maes = d["defocus_estimator_mae_px"]
