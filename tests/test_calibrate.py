@@ -152,6 +152,7 @@ def test_calibrate_cli_and_deblur_with_prior(tiny_registry: Path, pair: tuple[np
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["psf_width_corners_px"] > summary["psf_width_centre_px"]
+    assert 0 < summary["noise_rms_linear"] < 0.005  # a noiseless pair: 8-bit rounding only
     assert (tmp_path / "prev.png").exists()
     for method in ("dpa", "psf"):
         r2 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", str(tmp_path / "cam.prior"), "--method",

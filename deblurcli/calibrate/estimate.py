@@ -13,6 +13,7 @@ from ..archs._blocks import pad_to_multiple
 from ..archs.dpa import grid_sums
 from ..engine.tiling import plan
 from .align import Alignment, align
+from .noise import noise_rms
 from .psf import estimate_field, psf_stats
 
 
@@ -70,5 +71,6 @@ def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: i
         "psf_width_centre_px": round(float(centre), 3),
         "psf_width_corners_px": round(float(corners), 3),
         "anisotropy_corners": round(float(np.mean([stats[i][j].anisotropy for i in (0, psf_grid - 1) for j in (0, psf_grid - 1)])), 3),
+        "noise_rms_linear": round(noise_rms(blur, al.gain)[0], 5),
     }
     return Calibration(levels, psfs, al, summary)

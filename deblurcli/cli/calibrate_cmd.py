@@ -85,7 +85,8 @@ def calibrate(
     t.add_column("value", justify="right")
     labels = {"alignment_residual_px": "alignment residual (px RMS)", "alignment_inliers": "matched features",
               "photometric_rmse": "exposure match RMSE (linear)", "psf_width_centre_px": "PSF width, centre (px)",
-              "psf_width_corners_px": "PSF width, corners (px)", "anisotropy_corners": "PSF anisotropy, corners"}
+              "psf_width_corners_px": "PSF width, corners (px)", "anisotropy_corners": "PSF anisotropy, corners",
+              "noise_rms_linear": "noise RMS (linear, blurred shot)"}
     for k, v in cal.summary.items():
         t.add_row(labels.get(k, k), str(v))
     console.print(t)
