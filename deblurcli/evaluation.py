@@ -129,6 +129,7 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
 
     from .calibrate.adapt import adapt, apply_adapted
     from .calibrate.estimate import estimate_prior
+    from .calibrate.noise import noise_rms
     from .calibrate.psf import estimate_field
 
     runner = Runner(model, run_cfg)
@@ -144,7 +145,7 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
         psfs = estimate_field(mod["cal_sharp"], mod["cal_blur"])
         tuned = None
         if adapt_with:
-            acfg = adapt_with[0].with_measured_noise(mod["cal_blur"])
+            acfg = adapt_with[0].with_measured_noise(*noise_rms(mod["cal_blur"]))
             weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1])
             tuned = Runner(apply_adapted(copy.deepcopy(model), weights), run_cfg)
         for sharp, blur in mod["photos"]:

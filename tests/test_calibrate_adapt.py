@@ -155,13 +155,13 @@ def test_adaptation_noise_is_measured_on_the_blurred_shot() -> None:
     settings = []
     for sigma in (0.004, 0.012):
         noisy = to_gamma(np.clip(lin + sigma * rng.standard_normal(lin.shape, dtype=np.float32), 0, 1))
-        rms, _ = noise_rms(noisy)
+        rms, mean = noise_rms(noisy)
         assert abs(rms / sigma - 1) < 0.15, (rms, sigma)
         assert abs(noise_rms(noisy, np.full(3, 2.0))[0] / rms - 2) < 1e-6  # in the sharp shot's exposure
-        settings.append(AdaptConfig().with_measured_noise(noisy).noise)
+        settings.append(AdaptConfig().with_measured_noise(rms, mean).noise)
     assert settings[1] > 2.5 * settings[0]
-    assert AdaptConfig(noise=0.05).with_measured_noise(noisy).noise == 0.05
-    assert AdaptConfig().with_measured_noise(to_gamma(lin)).noise == MIN_NOISE
+    assert AdaptConfig(noise=0.05).with_measured_noise(*noise_rms(noisy)).noise == 0.05
+    assert AdaptConfig().with_measured_noise(*noise_rms(to_gamma(lin))).noise == MIN_NOISE
 
 
 def lens_blur_of(img: np.ndarray) -> np.ndarray:

@@ -48,14 +48,15 @@ class AdaptConfig:
     def describe(self) -> dict[str, object]:
         return asdict(self)
 
-    def with_measured_noise(self, blur: np.ndarray, gain: np.ndarray | None = None) -> "AdaptConfig":
-        """This config with ``noise`` read off the blurred calibration shot (``calibrate.noise``), in the
-        sharp shot's exposure (``gain``, from the alignment), unless it was set."""
+    def with_measured_noise(self, rms: float, mean: float) -> "AdaptConfig":
+        """This config with ``noise`` set from the blurred calibration shot's measured noise (``rms``
+        and mean level, linear light, in the sharp shot's exposure: ``calibrate.noise.noise_rms``),
+        unless it was set."""
         if self.noise is not None:
             return self
         from .noise import sensor_setting
 
-        return replace(self, noise=round(max(sensor_setting(blur, gain), MIN_NOISE), 5))
+        return replace(self, noise=round(max(sensor_setting(rms, mean), MIN_NOISE), 5))
 
 
 class PairMaker:
@@ -112,7 +113,7 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     if not photos:
         raise ValueError("adaptation needs sharp photos besides the calibration shot")
     if cfg.noise is None:
-        raise ValueError("AdaptConfig.noise is unset: use cfg.with_measured_noise(blurred calibration shot)")
+        raise ValueError("AdaptConfig.noise is unset: use cfg.with_measured_noise(*noise_rms(blurred shot))")
     import copy
 
     torch.manual_seed(cfg.seed)

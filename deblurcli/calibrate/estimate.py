@@ -54,10 +54,12 @@ class Calibration:
     psfs: np.ndarray
     alignment: Alignment
     summary: dict[str, float]
+    noise: tuple[float, float]  # the blurred shot's noise RMS and mean level (linear, sharp's exposure)
 
 
 def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: int = 6, psf_size: int = 25) -> Calibration:
     aligned, al = align(sharp, blur)
+    noise = noise_rms(blur, al.gain)
     levels = estimate_prior(model, sharp, aligned)
     psfs = estimate_field(sharp, aligned, psf_grid, psf_size)
     stats = [[psf_stats(psfs[i, j]) for j in range(psf_grid)] for i in range(psf_grid)]
@@ -71,6 +73,6 @@ def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: i
         "psf_width_centre_px": round(float(centre), 3),
         "psf_width_corners_px": round(float(corners), 3),
         "anisotropy_corners": round(float(np.mean([stats[i][j].anisotropy for i in (0, psf_grid - 1) for j in (0, psf_grid - 1)])), 3),
-        "noise_rms_linear": round(noise_rms(blur, al.gain)[0], 5),
+        "noise_rms_linear": round(noise[0], 5),
     }
-    return Calibration(levels, psfs, al, summary)
+    return Calibration(levels, psfs, al, summary, noise)

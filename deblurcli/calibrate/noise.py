@@ -30,8 +30,7 @@ def noise_rms(img: np.ndarray, gain: np.ndarray | None = None) -> tuple[float, f
     return float(np.mean(sig)), float((lin.reshape(-1, 3) * g).mean())
 
 
-def sensor_setting(img: np.ndarray, gain: np.ndarray | None = None) -> float:
-    """The ``sensor(noise=N)`` whose expected noise power on this image equals the measured one:
-    with √a ~ U(0, N) and b ~ U(0, N/2), E[a·x + b²] = N²·(x̄/3 + 1/12)."""
-    rms, mean = noise_rms(img, gain)
+def sensor_setting(rms: float, mean: float) -> float:
+    """The ``sensor(noise=N)`` whose expected noise power on an image of mean linear level ``mean``
+    equals ``rms``²: with √a ~ U(0, N) and b ~ U(0, N/2), E[a·x + b²] = N²·(x̄/3 + 1/12)."""
     return rms / float(np.sqrt(max(mean, 0.0) / 3 + 1 / 12))

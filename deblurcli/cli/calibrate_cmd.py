@@ -65,7 +65,7 @@ def calibrate(
         from ..io.images import unorient
         from .photos import progress_bar
 
-        acfg = AdaptConfig(steps=adapt_steps).with_measured_noise(b.rgb(), cal.alignment.gain)
+        acfg = AdaptConfig(steps=adapt_steps).with_measured_noise(*cal.noise)
         photos, skipped = load_photos(adapt_images, acfg)
         for msg in skipped:
             console.print(f"[yellow]skipped[/] {msg}")
