@@ -17,17 +17,10 @@ import argparse
 import numpy as np
 
 from deblurcli.calibrate.chart import make_chart
-from deblurcli.calibrate.psf import estimate_field, psf_stats
+from deblurcli.calibrate.psf import estimate_field, width_errors
 from deblurcli.cli.bench_quality import _images
 from deblurcli.synth.data import VAL_DIR, data_root, load_images
 from deblurcli.synth.degrade import LensField, degrade, sensor
-
-
-def width_errors(field: LensField, est: np.ndarray) -> np.ndarray:
-    g = est.shape[0]
-    c = (np.arange(g) + 0.5) / g * 2 - 1
-    return np.array([abs(psf_stats(est[i, j]).width / psf_stats(field.psf(float(u), float(v))).width - 1)
-                     for i, v in enumerate(c) for j, u in enumerate(c)])
 
 
 def main() -> None:
@@ -48,7 +41,7 @@ def main() -> None:
             sharp = photo if kind == "photo" else make_chart(*photo.shape[:2], seed=m)
             r = np.random.default_rng([7, m])
             blur = sensor(degrade(sharp, r, "lens", field).blurred, r, noise=0.01, jpeg_p=0.0)
-            e = width_errors(field, estimate_field(sharp, blur))
+            e = width_errors(estimate_field(sharp, blur), field)
             means[kind].append(float(e.mean()))
             line += f"  {kind} {e.mean():.2f} / {e.max():.2f}"
         print(line)

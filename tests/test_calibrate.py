@@ -16,7 +16,7 @@ from deblurcli.calibrate.align import align
 from deblurcli.calibrate.chart import make_chart
 from deblurcli.calibrate.estimate import estimate_prior
 from deblurcli.calibrate.prior_file import load_prior, orient_grid, read_prior, save_prior, unorient_grid
-from deblurcli.calibrate.psf import estimate_field, psf_stats
+from deblurcli.calibrate.psf import estimate_field, psf_stats, width_errors
 from deblurcli.errors import AlignmentError, PriorError
 from deblurcli.hub.registry import WeightsEntry
 from deblurcli.io.images import Photo
@@ -68,24 +68,17 @@ def test_psf_field_recovers_known_field(pair: tuple[np.ndarray, np.ndarray]) -> 
     assert psf_stats(psfs[0, 0]).width > 1.8 * psf_stats(psfs[2, 2]).width
 
 
-def _width_errors(psfs: np.ndarray, field: LensField) -> np.ndarray:
-    g = psfs.shape[0]
-    c = (np.arange(g) + 0.5) / g * 2 - 1
-    return np.array([[abs(psf_stats(psfs[i, j]).width / psf_stats(field.psf(float(u), float(v))).width - 1)
-                      for j, u in enumerate(c)] for i, v in enumerate(c)])
-
-
 def test_chart_measures_every_cell_of_the_field() -> None:
     chart = make_chart(360, 480, seed=3)
     assert chart.shape == (360, 480, 3) and chart.dtype == np.float32 and chart.min() >= 0 and chart.max() <= 1
     assert np.array_equal(chart, make_chart(360, 480, seed=3)) and not np.array_equal(chart, make_chart(360, 480, seed=4))
     field = LensField(base=0.8, growth=1.5, anisotropy=0.8, twist=0.0, grid=5)
-    errs = _width_errors(estimate_field(chart, to_gamma(lens_blur(to_linear(chart), field))), field)
+    errs = width_errors(estimate_field(chart, to_gamma(lens_blur(to_linear(chart), field))), field)
     assert errs.max() < 0.2, errs.round(2)
     # A scene whose top third is a smooth sky: the PSF cannot be read there, as from many natural photos.
     scene = chart.copy()
     scene[:120] = np.linspace(0.5, 0.8, 480, dtype=np.float32)[None, :, None]
-    errs = _width_errors(estimate_field(scene, to_gamma(lens_blur(to_linear(scene), field))), field)
+    errs = width_errors(estimate_field(scene, to_gamma(lens_blur(to_linear(scene), field))), field)
     assert errs[0].min() > 0.5 and errs[2:].max() < 0.2
 
 

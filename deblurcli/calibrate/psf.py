@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..synth.degrade import to_linear
+from ..synth.degrade import LensField, to_linear
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,12 @@ def estimate_field(sharp: np.ndarray, aligned_blur: np.ndarray, grid: int = 6, s
             xs, xe = max(x0 - m, 0), min(x1 + m, w)
             out[i, j] = _estimate_cell(s_lin[ys:ye, xs:xe], b_lin[ys:ye, xs:xe], size, lam)
     return out
+
+
+def width_errors(psfs: np.ndarray, field: LensField) -> np.ndarray:
+    """(g, g) relative error of each estimated PSF's width against a known field's PSF at that cell's
+    centre: how well ``estimate_field`` read a simulated lens (tests, ``scripts/psf_field_error.py``)."""
+    g = psfs.shape[0]
+    c = (np.arange(g) + 0.5) / g * 2 - 1
+    return np.array([[abs(psf_stats(psfs[i, j]).width / psf_stats(field.psf(float(u), float(v))).width - 1)
+                      for j, u in enumerate(c)] for i, v in enumerate(c)])
