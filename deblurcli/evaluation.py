@@ -146,7 +146,7 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
         tuned = None
         if adapt_with:
             acfg = adapt_with[0].with_measured_noise(*noise_rms(mod["cal_blur"]))
-            weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1])
+            weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1], blur=mod["cal_blur"])
             tuned = Runner(apply_adapted(copy.deepcopy(model), weights), run_cfg)
         for sharp, blur in mod["photos"]:
             rows["blurry input"].append(score(blur, sharp))

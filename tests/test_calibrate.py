@@ -49,6 +49,17 @@ def test_alignment_recovers_shift_and_rotation(pair: tuple[np.ndarray, np.ndarra
     assert np.allclose(al.gain, 1 / 0.8 ** 2.2, rtol=0.1)
 
 
+@pytest.mark.parametrize("scale,match", [(0.75, "covers only 56%"), (1.25, "only 64% of the sharp image")])
+def test_alignment_refuses_a_chart_that_does_not_match_the_frame(pair: tuple[np.ndarray, np.ndarray], scale: float, match: str) -> None:
+    """A chart shot from too far (gray around it) or too close (cut off): the prior would not be in the
+    sensor's frame. A small shift between the shots (above) is accepted."""
+    sharp, blur = pair
+    M = cv2.getRotationMatrix2D((320, 240), 0.0, scale)
+    moved = cv2.warpAffine(blur, M, (640, 480), borderMode=cv2.BORDER_CONSTANT, borderValue=(0.5, 0.5, 0.5))
+    with pytest.raises(AlignmentError, match=match):
+        align(sharp, moved)
+
+
 def test_alignment_refuses_other_scene_and_other_aspect(pair: tuple[np.ndarray, np.ndarray]) -> None:
     sharp, _ = pair
     other = dead_leaves(np.random.default_rng(9), 640, n=3000)[:480, :640]

@@ -73,6 +73,22 @@ def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[n
     assert not torch.equal(x, y)  # blurred (and noisy)
 
 
+def test_real_share_cuts_crops_from_the_calibration_pair_at_their_place(module) -> None:  # type: ignore[no-untyped-def]
+    model, img, psfs, levels = module
+    blur = to_gamma(lens_blur(to_linear(img), FIELD))
+    cfg = AdaptConfig(batch=4, crop=32, noise=0.02, real_share=1.0)
+    maker = PairMaker(img, psfs, levels, cfg, int(model.multiple), model.level_scale(0), [img[::-1]], blur)
+    places = []
+    for seed in range(3):
+        b, s, (y0, x0) = maker.pair(np.random.default_rng(seed))
+        assert np.array_equal(b, blur[y0 : y0 + 32, x0 : x0 + 32]) and np.array_equal(s, img[y0 : y0 + 32, x0 : x0 + 32])
+        places.append((y0, x0))
+    assert len(set(places)) > 1
+    synthetic = PairMaker(img, psfs, levels, cfg, int(model.multiple), model.level_scale(0), [img[::-1]])  # no pair given
+    b, _, (y0, x0) = synthetic.pair(np.random.default_rng(0))
+    assert not np.array_equal(b, blur[y0 : y0 + 32, x0 : x0 + 32])
+
+
 def test_adapt_changes_a_copy_of_the_dpa_net_only(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -44,6 +44,9 @@ class AdaptConfig:
     seed: int = 0
     max_photos: int = 48  # sharp photos kept in memory as sources, each at most ``photo_side`` px long
     photo_side: int = 1024
+    # Share of the crops cut from the calibration pair itself (its real blur, at its place on the sensor)
+    # instead of synthesised with the estimated PSF field.
+    real_share: float = 0.0
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
@@ -63,8 +66,9 @@ class PairMaker:
     """Synthetic (blurred, sharp, prior) batches for one module, in the sensor's frame."""
 
     def __init__(self, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
-                 multiple: int, scale: int, photos: list[np.ndarray]) -> None:
+                 multiple: int, scale: int, photos: list[np.ndarray], blur: np.ndarray | None = None) -> None:
         self.sources, self.cfg, self.scale = [sharp, *photos], cfg, scale
+        self.real = (sharp, blur) if blur is not None and cfg.real_share > 0 else None
         self.h, self.w = sharp.shape[:2]
         self.g = psfs.shape[0]
         self.psfs = [k for row in psfs for k in row]
@@ -79,6 +83,9 @@ class PairMaker:
     def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         c, m = self.size, self.margin
         y0, x0 = int(rng.integers(0, self.h - c + 1)), int(rng.integers(0, self.w - c + 1))
+        if self.real is not None and rng.random() < self.cfg.real_share:
+            s, b = (np.ascontiguousarray(a[y0 : y0 + c, x0 : x0 + c]) for a in self.real)
+            return b, s, (y0, x0)
         src = self._source(rng, c + 2 * m)
         blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), (y0, x0), m)
         noisy = sensor(blurred, rng, noise=self.cfg.noise)
@@ -106,10 +113,12 @@ def blur_window(src: np.ndarray, psfs: list[np.ndarray], g: int, sensor_hw: tupl
 
 
 def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
-          photos: list[np.ndarray], progress: Callable[[int, int], None] | None = None) -> dict[str, torch.Tensor]:
+          photos: list[np.ndarray], progress: Callable[[int, int], None] | None = None,
+          blur: np.ndarray | None = None) -> dict[str, torch.Tensor]:
     """Fine-tune a copy of ``model.dpa`` to the PSF field ``psfs`` (g, g, k, k) of a sensor whose sharp
     calibration photo is ``sharp`` and whose prior is ``levels``, all in the sensor's frame, on crops of
-    ``photos`` and ``sharp``; return the adapted DPA weights (``model`` is left as it was)."""
+    ``photos`` and ``sharp`` (and of the calibration pair itself, ``blur`` being its blurred shot aligned to
+    ``sharp``, when ``cfg.real_share`` > 0); return the adapted DPA weights (``model`` is left as it was)."""
     if not photos:
         raise ValueError("adaptation needs sharp photos besides the calibration shot")
     if cfg.noise is None:
@@ -125,7 +134,7 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(params, lr=cfg.lr)
-    maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos)
+    maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos, blur)
     dtype = pick_precision("auto", torch.device("cpu"))
     for i in range(cfg.steps):
         x, y, prior = maker.batch(rng)

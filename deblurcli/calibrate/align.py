@@ -16,6 +16,7 @@ from ..errors import AlignmentError
 from ..synth.degrade import to_gamma, to_linear
 
 MAX_SIDE = 1600  # features and ECC run on a downscaled copy; the warp is rescaled to full size
+MIN_OVERLAP = 0.9  # share of each shot's frame the other must cover (the prior lives in SHARP's frame)
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,34 @@ def align(sharp: np.ndarray, blur: np.ndarray) -> tuple[np.ndarray, Alignment]:
     H, n, rms = coarse(sharp, blur)
     H = fine(sharp, blur, H)
     h, w = sharp.shape[:2]
+    check_overlap(H, h, w)
     aligned = cv2.warpPerspective(blur, H.astype(np.float64), (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                   borderMode=cv2.BORDER_REFLECT)
     gain, offset, rmse = match_exposure(sharp, aligned)
     lin = to_linear(aligned) * gain + offset
     return to_gamma(lin), Alignment(H, n, rms, gain, offset, rmse)
+
+
+def overlap(warp: np.ndarray, h: int, w: int) -> tuple[float, float]:
+    """(share of BLUR's frame that SHARP's frame covers, share of SHARP's frame inside BLUR's), both
+    h×w, with ``warp`` mapping SHARP's pixel coords to BLUR's."""
+    rect = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    poly = cv2.perspectiveTransform(rect[None], warp.astype(np.float64))[0].astype(np.float32)
+    area = abs(float(cv2.contourArea(poly)))
+    inter, _ = cv2.intersectConvexConvex(rect, poly)
+    return float(inter) / (w * h), float(inter) / max(area, 1e-9)
+
+
+def check_overlap(warp: np.ndarray, h: int, w: int) -> None:
+    """Refuse a pair whose frames differ: a chart photographed without filling the frame, or a chart
+    cut off by it (the prior and PSF field are mapped to SHARP's frame, which must be the sensor's)."""
+    blur_covered, sharp_seen = overlap(warp, h, w)
+    if blur_covered < MIN_OVERLAP:
+        raise AlignmentError(f"the sharp image covers only {blur_covered:.0%} of the blurred shot",
+                             "photograph the chart (or scene) so that it fills the frame, as the sharp image does")
+    if sharp_seen < MIN_OVERLAP:
+        raise AlignmentError(f"only {sharp_seen:.0%} of the sharp image is in the blurred shot",
+                             "frame the blurred shot like the sharp one: the whole chart (or scene) must be in it")
 
 
 def match_exposure(sharp: np.ndarray, aligned: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

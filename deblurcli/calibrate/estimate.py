@@ -55,6 +55,7 @@ class Calibration:
     alignment: Alignment
     summary: dict[str, float]
     noise: tuple[float, float]  # the blurred shot's noise RMS and mean level (linear, sharp's exposure)
+    aligned: np.ndarray  # the blurred shot registered onto the sharp one, exposure matched
 
 
 def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: int = 6, psf_size: int = 25) -> Calibration:
@@ -75,4 +76,4 @@ def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: i
         "anisotropy_corners": round(float(np.mean([stats[i][j].anisotropy for i in (0, psf_grid - 1) for j in (0, psf_grid - 1)])), 3),
         "noise_rms_linear": round(noise[0], 5),
     }
-    return Calibration(levels, psfs, al, summary, noise)
+    return Calibration(levels, psfs, al, summary, noise, aligned)
