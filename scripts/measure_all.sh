@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 mkdir -p docs
 export COLUMNS=160
 deblur bench --quality --val --count 24 --json docs/quality.json 2>&1 | tee docs/quality.txt
-deblur bench --calibration --val --count 24 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration.json 2>&1 | tee docs/calibration.txt
-deblur bench --calibration --val --count 24 --model dpa-lite --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" 2>&1 | tee docs/calibration_dpa_lite.txt
-deblur bench --calibration --val --count 24 --chart --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration_chart.json 2>&1 | tee docs/calibration_chart.txt
-deblur bench --calibration --val --count 24 --model dpa-lite --chart --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration_chart_dpa_lite.json 2>&1 | tee docs/calibration_chart_dpa_lite.txt
+deblur bench --calibration --val --count 24 --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration.json 2>&1 | tee docs/calibration.txt
+deblur bench --calibration --val --count 24 --model dpa-lite --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" 2>&1 | tee docs/calibration_dpa_lite.txt
+deblur bench --calibration --val --count 24 --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration_chart.json 2>&1 | tee docs/calibration_chart.txt
+deblur bench --calibration --val --count 24 --model dpa-lite --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration_chart_dpa_lite.json 2>&1 | tee docs/calibration_chart_dpa_lite.txt
 { python scripts/psf_field_error.py; python scripts/psf_field_error.py --size 0; } | tee docs/psf_field_error.txt
 deblur bench --defocus --val --count 24 --json docs/defocus.json 2>&1 | tee docs/defocus.txt
 deblur bench --arch all --size 1280x720 --runs 3 --json docs/bench_arch_cpu.json 2>&1 | tee docs/bench_arch_cpu.txt

@@ -85,7 +85,7 @@ def main() -> None:
         for m, v in (cc or {}).get("calibration", {}).items():
             merged.setdefault(m, {})["calibrated with a chart"] = v["lens modules"]
         lines += quality_table(merged, "Calibrated deblurring on simulated camera modules, dpa-compact (`deblur bench --calibration --val "
-                               "--count 24 --adapt-images ../shared/data/train/bsds200`, and with `--chart`)")
+                               "--count 24 --adapt-steps 200 --adapt-images ../shared/data/train/bsds200`, and with `--chart`)")
     d = _load("defocus.json")
     if d and "defocus" in d:
         maes = d["defocus_estimator_mae_px"]

@@ -182,3 +182,15 @@ def test_adaptation_noise_is_measured_on_the_blurred_shot() -> None:
 
 def lens_blur_of(img: np.ndarray) -> np.ndarray:
     return to_gamma(lens_blur(to_linear(img), FIELD))
+
+
+def test_cli_adapt_steps_default_is_the_configs() -> None:
+    """`deblur calibrate` and `deblur bench --calibration` adapt as long as AdaptConfig says by default."""
+    import inspect
+
+    from deblurcli.cli.bench_cmd import bench
+    from deblurcli.cli.bench_quality import run_quality
+    from deblurcli.cli.calibrate_cmd import calibrate
+
+    for fn in (calibrate, bench, run_quality):
+        assert inspect.signature(fn).parameters["adapt_steps"].default == AdaptConfig().steps
