@@ -75,7 +75,7 @@ def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[n
 
 def test_real_share_cuts_crops_from_the_calibration_pair_at_their_place(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
-    blur = to_gamma(lens_blur(to_linear(img), FIELD))
+    blur = lens_blur_of(img)
     cfg = AdaptConfig(batch=4, crop=32, noise=0.02, real_share=1.0)
     maker = PairMaker(img, psfs, levels, cfg, int(model.multiple), model.level_scale(0), [img[::-1]], blur)
     places = []

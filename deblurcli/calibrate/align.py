@@ -114,7 +114,10 @@ def overlap(warp: np.ndarray, h: int, w: int) -> tuple[float, float]:
     rect = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     poly = cv2.perspectiveTransform(rect[None], warp.astype(np.float64))[0].astype(np.float32)
     area = abs(float(cv2.contourArea(poly)))
-    inter, _ = cv2.intersectConvexConvex(rect, poly)
+    try:
+        inter, _ = cv2.intersectConvexConvex(rect, poly)
+    except cv2.error:  # a degenerate warp (folded frame): no usable overlap
+        inter = 0.0
     return float(inter) / (w * h), float(inter) / max(area, 1e-9)
 
 
