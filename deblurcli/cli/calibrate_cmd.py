@@ -72,7 +72,8 @@ def calibrate(
         with progress_bar(quiet=as_json) as bar:
             task = bar.add_task("adapting the net to this camera", total=adapt_steps)
             adapted = adapt(net, unorient(s.rgb(), s.orientation), psfs, levels, acfg, photos,
-                            lambda i, n: bar.update(task, completed=i), unorient(cal.aligned, s.orientation))
+                            lambda i, n: bar.update(task, completed=i),
+                            unorient(cal.aligned, s.orientation) if acfg.real_share > 0 else None)
         extra["adapt"] = acfg.describe() | {"photos": len(photos), "folder": adapt_images.name}
     save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted)
     if preview is not None:
