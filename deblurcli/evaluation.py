@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .archs import ARCHS
-from .classical import field_deconvolve, unsharp, wiener
+from .classical import PSF_STEP_NSR, field_deconvolve, unsharp, wiener
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
 from .metrics import scores
 from .synth.degrade import LensField, degrade, sensor
@@ -122,9 +122,10 @@ def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int,
 def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
                 adapt_with: "tuple[AdaptConfig, list[np.ndarray]] | None" = None,
                 progress: Callable[[str], None] | None = None) -> Table:
-    """Calibrated DPA vs blind DPA vs a spatially uniform prior vs PSF-field deconvolution vs input; with
-    ``adapt_with`` (config, sharp photos), also the DPA net adapted to each module on those photos, as
-    `deblur calibrate --adapt-images` does."""
+    """Calibrated DPA (the net alone, and followed by the PSF step that `deblur --prior` takes) vs blind
+    DPA vs a spatially uniform prior vs PSF-field deconvolution vs input; with ``adapt_with`` (config,
+    sharp photos), also the DPA net adapted to each module on those photos, as `deblur calibrate
+    --adapt-images` does."""
     import copy
 
     from .calibrate.adapt import adapt, apply_adapted
@@ -133,9 +134,12 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
     from .calibrate.psf import estimate_field
 
     runner = Runner(model, run_cfg)
-    names = ["blurry input", "blind DPA", "DPA + uniform prior", "PSF-field deconvolution", "calibrated DPA"]
+    names = ["blurry input", "blind DPA", "DPA + uniform prior", "PSF-field deconvolution", "calibrated DPA",
+             "calibrated DPA + PSF step"]
     adapted_row = f"calibrated DPA, adapted ({adapt_with[0].steps} steps)" if adapt_with else ""
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in names + ([adapted_row] if adapt_with else [])}
+    extra = [adapted_row, adapted_row + " + PSF step"] if adapt_with else []
+    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in names + extra}
+    adapted_net = copy.deepcopy(model) if adapt_with else None  # one copy, each module's weights loaded in turn
     for i, mod in enumerate(modules):
         if progress:
             progress(f"camera module {i + 1}/{len(modules)}")
@@ -144,18 +148,22 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
         uniform = PriorField(tuple(lev.mean((2, 3), keepdim=True).expand_as(lev).contiguous() for lev in levels))
         psfs = estimate_field(mod["cal_sharp"], mod["cal_blur"])
         tuned = None
-        if adapt_with:
+        if adapt_with and adapted_net is not None:
             acfg = adapt_with[0].with_measured_noise(*noise_rms(mod["cal_blur"]))
             weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1], blur=mod["cal_blur"])
-            tuned = Runner(apply_adapted(copy.deepcopy(model), weights), run_cfg)
+            tuned = Runner(apply_adapted(adapted_net, weights), run_cfg)
         for sharp, blur in mod["photos"]:
             rows["blurry input"].append(score(blur, sharp))
             rows["blind DPA"].append(score(runner.restore(blur), sharp))
             rows["DPA + uniform prior"].append(score(runner.restore(blur, uniform), sharp))
             rows["PSF-field deconvolution"].append(score(field_deconvolve(blur, psfs), sharp))
-            rows["calibrated DPA"].append(score(runner.restore(blur, prior), sharp))
+            out = runner.restore(blur, prior)
+            rows["calibrated DPA"].append(score(out, sharp))
+            rows["calibrated DPA + PSF step"].append(score(field_deconvolve(blur, psfs, PSF_STEP_NSR, ref=out), sharp))
             if tuned is not None:
-                rows[adapted_row].append(score(tuned.restore(blur, prior), sharp))
+                out = tuned.restore(blur, prior)
+                rows[adapted_row].append(score(out, sharp))
+                rows[adapted_row + " + PSF step"].append(score(field_deconvolve(blur, psfs, PSF_STEP_NSR, ref=out), sharp))
     t = Table({})
     for k, v in rows.items():
         t.add(k, "lens modules", v)

@@ -127,6 +127,36 @@ def test_prior_file_round_trip_and_refusals(pair: tuple[np.ndarray, np.ndarray],
     assert torch.equal(portrait.levels[0], torch.rot90(levels[0], -1, (-2, -1)))
 
 
+def _true_field(field: LensField) -> np.ndarray:
+    """The field's PSFs as a (g, g, k, k) array, each centred in the largest one's size."""
+    from deblurcli.synth.degrade import lens_psfs
+
+    ps = lens_psfs(field)
+    k, g = max(p.shape[0] for p in ps), field.grid
+    out = np.zeros((g, g, k, k), np.float32)
+    for n, p in enumerate(ps):
+        o = (k - p.shape[0]) // 2
+        out[n // g, n % g, o : o + p.shape[0], o : o + p.shape[0]] = p
+    return out
+
+
+def test_psf_step_keeps_a_consistent_estimate_and_improves_a_blurred_one(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    """The step after calibrated deblurring: the true sharp image explains the blurred one, so the step
+    leaves it (nearly) as it is; an estimate still blurred is pulled towards the truth; a huge weight
+    keeps the estimate."""
+    from deblurcli.classical import PSF_STEP_NSR, field_deconvolve
+
+    sharp, blur = pair
+    psfs = _true_field(FIELD)
+
+    def psnr(a: np.ndarray) -> float:
+        return float(-10 * np.log10(((a - sharp) ** 2).mean()))
+
+    assert psnr(field_deconvolve(blur, psfs, PSF_STEP_NSR, ref=sharp)) > 35 > psnr(blur) + 15
+    assert psnr(field_deconvolve(blur, psfs, PSF_STEP_NSR, ref=blur)) > psnr(blur) + 0.5
+    assert np.abs(field_deconvolve(blur, psfs, 1e6, ref=blur) - blur).max() < 2e-3
+
+
 def test_orientation_round_trip() -> None:
     t = torch.arange(12.0).view(1, 1, 3, 4)
     for o in range(1, 9):
@@ -158,10 +188,13 @@ def test_calibrate_cli_and_deblur_with_prior(tiny_registry: Path, pair: tuple[np
     assert summary["psf_width_corners_px"] > summary["psf_width_centre_px"]
     assert 0 < summary["noise_rms_linear"] < 0.005  # a noiseless pair: 8-bit rounding only
     assert (tmp_path / "prev.png").exists()
-    for method in ("dpa", "psf"):
-        r2 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", str(tmp_path / "cam.prior"), "--method",
-                                            method, "--suffix", f"_{method}", "-q"]))
+    runs = {"dpa": ["--method", "dpa"], "psf": ["--method", "psf"], "net": ["--no-psf-step"]}
+    for key, flags in runs.items():
+        r2 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", str(tmp_path / "cam.prior"), *flags,
+                                            "--suffix", f"_{key}", "-q"]))
         assert r2.exit_code == 0, r2.output
+    outs = {k: np.asarray(Image.open(tmp_path / f"blur_{k}.png"), np.float32) for k in runs}
+    assert np.abs(outs["dpa"] - outs["net"]).max() > 2  # the PSF step ran by default, and --no-psf-step skips it
     # a photo of another shape is refused with a clear message
     Image.fromarray((sharp[:, :480] * 255).astype(np.uint8)).save(tmp_path / "square.png")
     r3 = CliRunner().invoke(app, route([str(tmp_path / "square.png"), "--prior", str(tmp_path / "cam.prior")]))

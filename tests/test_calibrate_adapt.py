@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from deblurcli.archs import build
-from deblurcli.calibrate.adapt import MIN_NOISE, AdaptConfig, PairMaker, adapt, apply_adapted, blur_window
+from deblurcli.calibrate.adapt import MIN_NOISE, AdaptConfig, PairMaker, adapt, apply_adapted, blur_window, jpeg_share
 from deblurcli.calibrate.estimate import estimate_prior
 from deblurcli.calibrate.prior_file import read_prior
 from deblurcli.calibrate.psf import estimate_field
@@ -139,6 +139,8 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
     assert read_prior(Path(priors[0])).adapted is None
     p2 = read_prior(Path(priors[2]))
     assert p2.adapted and json.loads(p2.meta["adapt"])["steps"] == 2 and json.loads(p2.meta["adapt"])["photos"] == 2
+    assert json.loads(p2.meta["adapt"])["jpeg"] == 0  # a PNG shot: a lossless camera, no JPEG artefacts to learn
+    assert jpeg_share("JPEG") == jpeg_share("MPO") > 0 == jpeg_share("TIFF")
     (tmp_path / "empty").mkdir()
     for folder, says in (("empty", "no photos"), ("missing", "not a folder")):
         r = CliRunner().invoke(app, route(["calibrate", str(tmp_path / "sharp.png"), str(tmp_path / "blur.png"), "-o",

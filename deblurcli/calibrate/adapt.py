@@ -30,6 +30,13 @@ from ..synth.degrade import blend_weights, field_blur, sensor, to_gamma, to_line
 
 
 MIN_NOISE = 0.002  # a floor for the measured setting: a clean shot still leaves the net some noise to see
+JPEG_SHARE = 0.3  # as in training (``synth.degrade.sensor``)
+
+
+def jpeg_share(fmt: str) -> float:
+    """``AdaptConfig.jpeg`` for a camera whose blurred calibration shot came as a file of format ``fmt``
+    (PIL's name): a camera that writes JPEGs is adapted to JPEG artefacts too."""
+    return JPEG_SHARE if fmt.upper() in ("JPEG", "MPO") else 0.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,11 @@ class AdaptConfig:
     # instead of synthesised with the estimated PSF field. dpa-lite, 200 steps: 24.82 → 24.86 dB at 0.25,
     # no more than other settings move it (docs/adapt_sweep.txt), so off by default.
     real_share: float = 0.0
+    # Share of the synthetic inputs re-encoded as JPEG (``synth.degrade.sensor``'s ``jpeg_p``): none for
+    # a camera whose shots are lossless, ``JPEG_SHARE`` when the blurred calibration shot is a JPEG
+    # (``jpeg_share``: `deblur calibrate` reads it off the file).
+    jpeg: float = 0.0
+    loss: str = "l1"  # "l1" or "l2" (mean squared error, what PSNR measures)
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
@@ -89,7 +101,7 @@ class PairMaker:
             return b, s, (y0, x0)
         src = self._source(rng, c + 2 * m)
         blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), (y0, x0), m)
-        noisy = sensor(blurred, rng, noise=self.cfg.noise)
+        noisy = sensor(blurred, rng, noise=self.cfg.noise, jpeg_p=self.cfg.jpeg)
         return noisy, np.ascontiguousarray(src[m : m + c, m : m + c]), (y0, x0)
 
     def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
@@ -143,7 +155,8 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
             group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * i / cfg.steps))
         with _autocast(torch.device("cpu"), dtype):
             out = net(x.contiguous(memory_format=torch.channels_last), prior)
-        loss = (out.float() - y).abs().mean()
+        err = out.float() - y
+        loss = (err * err).mean() if cfg.loss == "l2" else err.abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -57,22 +57,27 @@ class CameraPrior:
                              "use photos from the calibrated camera mode, or pass --allow-aspect-mismatch to stretch the prior")
 
     def restore(self, photo: Photo, runner: Runner, method: str = "dpa", allow_aspect_mismatch: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                progress: Callable[[int, int], None] | None = None, psf_step: bool = True) -> np.ndarray:
         """Restore an (upright) photo of this camera: the DPA net with the prior (``runner`` holds the
         adapted weights when the file has them: then in the sensor's frame, where they were adapted),
-        or ``method="psf"``, classical deconvolution with the PSF field."""
-        if method == "psf":
-            from ..classical import field_deconvolve
-
-            self.check_aspect(photo, allow_aspect_mismatch)
-            return field_deconvolve(photo.rgb(), self.psf_field_for(photo))
-        if self.adapted is None:
-            return runner.restore(photo.rgb(), self.for_photo(photo, allow_aspect_mismatch), progress=progress)
-        from ..io.images import orient, unorient
+        then, with ``psf_step``, one deconvolution step with the PSF field that keeps the net's result
+        consistent with the photo (``classical.field_deconvolve`` with ``ref``); or ``method="psf"``,
+        classical deconvolution with the PSF field alone."""
+        from ..classical import PSF_STEP_NSR, field_deconvolve
 
         self.check_aspect(photo, allow_aspect_mismatch)
-        o = photo.orientation
-        return orient(runner.restore(unorient(photo.rgb(), o), PriorField(self.levels), progress=progress), o)
+        if method == "psf":
+            return field_deconvolve(photo.rgb(), self.psf_field_for(photo))
+        if self.adapted is None:
+            out = runner.restore(photo.rgb(), self.for_photo(photo, allow_aspect_mismatch), progress=progress)
+        else:
+            from ..io.images import orient, unorient
+
+            o = photo.orientation
+            out = orient(runner.restore(unorient(photo.rgb(), o), PriorField(self.levels), progress=progress), o)
+        if not psf_step:
+            return out
+        return field_deconvolve(photo.rgb(), self.psf_field_for(photo), PSF_STEP_NSR, ref=out)
 
     def psf_field_for(self, photo: Photo) -> np.ndarray:
         """The PSF field in the upright photo's frame and pixel scale: the grid and every kernel are

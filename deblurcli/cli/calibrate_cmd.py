@@ -61,11 +61,11 @@ def calibrate(
     extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name}
     adapted = None
     if adapt_images is not None:
-        from ..calibrate.adapt import AdaptConfig, adapt, load_photos
+        from ..calibrate.adapt import AdaptConfig, adapt, jpeg_share, load_photos
         from ..io.images import unorient
         from .photos import progress_bar
 
-        acfg = AdaptConfig(steps=adapt_steps).with_measured_noise(*cal.noise)
+        acfg = AdaptConfig(steps=adapt_steps, jpeg=jpeg_share(b.format)).with_measured_noise(*cal.noise)
         photos, skipped = load_photos(adapt_images, acfg)
         for msg in skipped:
             console.print(f"[yellow]skipped[/] {msg}")
