@@ -73,6 +73,22 @@ def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[n
     assert not torch.equal(x, y)  # blurred (and noisy)
 
 
+def test_photos_are_kept_as_8_bits_and_make_the_same_pairs(module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from deblurcli.calibrate.adapt import load_photos
+
+    model, img, psfs, levels = module
+    q = np.round(img * 255).astype(np.uint8)
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(q).save(tmp_path / "photos" / "a.png")
+    cfg = AdaptConfig(batch=8, crop=32, noise=0.02)
+    photos, skipped = load_photos(tmp_path / "photos", cfg)
+    assert not skipped and photos[0].dtype == np.uint8 and np.array_equal(photos[0], q)
+    pairs = [PairMaker(img, psfs, levels, cfg, int(model.multiple), model.level_scale(0), [p]).batch(np.random.default_rng(1))
+             for p in (photos[0], q.astype(np.float32) / 255, np.zeros_like(img))]
+    for a, b, c in zip(pairs[0][:2], pairs[1][:2], pairs[2][:2]):
+        assert torch.equal(a, b) and not torch.equal(a, c)  # the same pairs, and the photo was among the sources
+
+
 def test_real_share_cuts_crops_from_the_calibration_pair_at_their_place(module) -> None:  # type: ignore[no-untyped-def]
     model, img, psfs, levels = module
     blur = lens_blur_of(img)
