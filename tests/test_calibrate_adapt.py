@@ -172,6 +172,14 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
             assert r.exit_code == 0, r.output
             outs[steps, name] = np.asarray(Image.open(dst).convert("RGB"), np.float32) / 255
     assert np.abs(outs[2, "blur.png"] - outs[0, "blur.png"]).max() > 1e-3  # the adapted weights were used
+    # an adapted prior skips the PSF step unless asked (its net has learned the field)
+    for flag in ("--no-psf-step", "--psf-step"):
+        dst = tmp_path / f"out2{flag}.png"
+        r = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", priors[2], flag, "-o", str(dst), "-q"]))
+        assert r.exit_code == 0, r.output
+        outs[flag] = np.asarray(Image.open(dst).convert("RGB"), np.float32) / 255
+    assert np.array_equal(outs["--no-psf-step"], outs[2, "blur.png"])
+    assert np.abs(outs["--psf-step"] - outs[2, "blur.png"]).max() > 1e-3
     # the turned photo is restored in the sensor's frame: the unturned result, turned (lossless PNGs: within 2 levels)
     upright = np.rot90(outs[2, "blur.png"], -1)
     assert outs[2, "turned.png"].shape == upright.shape

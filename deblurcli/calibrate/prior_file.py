@@ -57,12 +57,13 @@ class CameraPrior:
                              "use photos from the calibrated camera mode, or pass --allow-aspect-mismatch to stretch the prior")
 
     def restore(self, photo: Photo, runner: Runner, method: str = "dpa", allow_aspect_mismatch: bool = False,
-                progress: Callable[[int, int], None] | None = None, psf_step: bool = True) -> np.ndarray:
+                progress: Callable[[int, int], None] | None = None, psf_step: bool | None = None) -> np.ndarray:
         """Restore an (upright) photo of this camera: the DPA net with the prior (``runner`` holds the
         adapted weights when the file has them: then in the sensor's frame, where they were adapted),
         then, with ``psf_step``, one deconvolution step with the PSF field that keeps the net's result
-        consistent with the photo (``classical.field_deconvolve`` with ``ref``); or ``method="psf"``,
-        classical deconvolution with the PSF field alone."""
+        consistent with the photo (``classical.field_deconvolve`` with ``ref``; None: only without
+        adapted weights, since a net adapted to the field has learned it and the step only adds back
+        noise); or ``method="psf"``, classical deconvolution with the PSF field alone."""
         from ..classical import PSF_STEP_NSR, field_deconvolve
 
         self.check_aspect(photo, allow_aspect_mismatch)
@@ -75,7 +76,7 @@ class CameraPrior:
 
             o = photo.orientation
             out = orient(runner.restore(unorient(photo.rgb(), o), PriorField(self.levels), progress=progress), o)
-        if not psf_step:
+        if not (self.adapted is None if psf_step is None else psf_step):
             return out
         return field_deconvolve(photo.rgb(), self.psf_field_for(photo), PSF_STEP_NSR, ref=out)
 

@@ -30,7 +30,7 @@ def deblur(
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring; uses the model it was made with unless --model says otherwise).")] = None,
     method: Annotated[str, typer.Option(help="With --prior: 'dpa' (learned prior) or 'psf' (classical deconvolution with the calibrated PSF field).")] = "dpa",
-    psf_step: Annotated[bool, typer.Option(help="With --prior (dpa): finish with one deconvolution step with the calibrated PSF field, which keeps the net's result consistent with the photo; --no-psf-step: the net's output alone.")] = True,
+    psf_step: Annotated[bool | None, typer.Option("--psf-step/--no-psf-step", help="With --prior (dpa): finish with one deconvolution step with the calibrated PSF field, which keeps the net's result consistent with the photo. Default: on for a prior without adapted weights, off for an adapted one (its net has learned the field).", show_default=False)] = None,
     allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
     strength: Strength = 1.0,
     device: Device = "auto",
