@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -60,7 +61,7 @@ class AdaptConfig:
     # a camera whose shots are lossless, ``JPEG_SHARE`` when the blurred calibration shot is a JPEG
     # (``jpeg_share``: `deblur calibrate` reads it off the file).
     jpeg: float = 0.0
-    loss: str = "l2"  # "l2" (mean squared error, what PSNR measures) or "l1"
+    loss: Literal["l1", "l2"] = "l2"  # l2: mean squared error, what PSNR measures
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
