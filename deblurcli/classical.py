@@ -37,11 +37,10 @@ def wiener_linear(lin: np.ndarray, k: np.ndarray, nsr: float = 3e-3, ref: np.nda
 
     K = _otf(k, (hh, ww))
     den = K.real**2 + K.imag**2 + nsr
-    with torch.no_grad():
-        f = torch.fft.rfft2(padded(lin)) * (K.conj() / den)
-        if ref is not None:
-            f += torch.fft.rfft2(padded(ref)) * (nsr / den)
-        out = torch.fft.irfft2(f, s=(hh, ww))[:, m : m + h, m : m + w]
+    f = torch.fft.rfft2(padded(lin)) * (K.conj() / den)
+    if ref is not None:
+        f += torch.fft.rfft2(padded(ref)) * (nsr / den)
+    out = torch.fft.irfft2(f, s=(hh, ww))[:, m : m + h, m : m + w]
     return np.ascontiguousarray(out.permute(1, 2, 0).numpy()).reshape(lin.shape)
 
 

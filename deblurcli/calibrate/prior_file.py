@@ -45,6 +45,9 @@ class CameraPrior:
     def for_photo(self, photo: Photo, allow_aspect_mismatch: bool = False) -> PriorField:
         """The prior resampled to an (upright) photo: rotated with its EXIF orientation, aspect checked."""
         self.check_aspect(photo, allow_aspect_mismatch)
+        return self._oriented(photo)
+
+    def _oriented(self, photo: Photo) -> PriorField:
         return PriorField(tuple(orient_grid(lev, photo.orientation) for lev in self.levels))
 
     def check_aspect(self, photo: Photo, allow_aspect_mismatch: bool = False) -> None:
@@ -70,7 +73,7 @@ class CameraPrior:
         if method == "psf":
             return field_deconvolve(photo.rgb(), self.psf_field_for(photo))
         if self.adapted is None:
-            out = runner.restore(photo.rgb(), self.for_photo(photo, allow_aspect_mismatch), progress=progress)
+            out = runner.restore(photo.rgb(), self._oriented(photo), progress=progress)  # aspect checked above
         else:
             from ..io.images import orient, unorient
 
