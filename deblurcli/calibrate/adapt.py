@@ -50,8 +50,9 @@ class AdaptConfig:
     # blurred calibration shot (``with_measured_noise``).
     noise: float | None = None
     seed: int = 0
-    # Sharp photos kept in memory as sources (8 bits), each at most ``photo_side`` px long. Each of the
-    # next three defaults moved the adapted row by +0.01 to +0.04 dB alone (docs/adapt_sweep.txt).
+    # Sharp photos kept in memory as sources (8 bits), each at most ``photo_side`` px long. The defaults
+    # of max_photos, real_share and loss each moved the adapted row by +0.01 to +0.04 dB alone
+    # (docs/adapt_sweep.txt).
     max_photos: int = 200
     photo_side: int = 1024
     # Share of the crops cut from the calibration pair itself (its real blur, at its place on the sensor)
