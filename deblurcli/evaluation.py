@@ -121,11 +121,11 @@ def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int,
 
 def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
                 adapt_with: "tuple[AdaptConfig, list[np.ndarray]] | None" = None,
-                progress: Callable[[str], None] | None = None) -> Table:
+                progress: Callable[[str], None] | None = None, adapt_workers: int = 0) -> Table:
     """Calibrated DPA (the net alone, and followed by the PSF step that `deblur --prior` takes) vs blind
     DPA vs a spatially uniform prior vs PSF-field deconvolution vs input; with ``adapt_with`` (config,
     sharp photos), also the DPA net adapted to each module on those photos, as `deblur calibrate
-    --adapt-images` does."""
+    --adapt-images` does (on ``run_cfg``'s device, the pairs made by ``adapt_workers`` processes)."""
     import copy
 
     from .calibrate.adapt import adapt, apply_adapted
@@ -150,7 +150,8 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
         tuned = None
         if adapt_with and adapted_net is not None:
             acfg = adapt_with[0].with_measured_noise(*noise_rms(mod["cal_blur"]))
-            weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1], blur=mod["cal_blur"])
+            weights = adapt(model, mod["cal_sharp"], psfs, levels, acfg, adapt_with[1], blur=mod["cal_blur"],
+                            device=runner.device, workers=adapt_workers)
             tuned = Runner(apply_adapted(adapted_net, weights), run_cfg)
         for sharp, blur in mod["photos"]:
             rows["blurry input"].append(score(blur, sharp))

@@ -122,6 +122,17 @@ def test_adapt_changes_a_copy_of_the_dpa_net_only(module) -> None:  # type: igno
     assert torch.equal(tuned.dpa.state_dict()[next(iter(w))], next(iter(w.values())))
 
 
+def test_adapt_with_worker_processes_is_reproducible_for_a_given_count(module) -> None:  # type: ignore[no-untyped-def]
+    model, img, psfs, levels = module
+    cfg = AdaptConfig(steps=3, batch=2, crop=32, lr=1e-3, noise=0.02)
+    inline = adapt(model, img, psfs, levels, cfg, [img[:, ::-1]])
+    two = adapt(model, img, psfs, levels, cfg, [img[:, ::-1]], workers=2)
+    again = adapt(model, img, psfs, levels, cfg, [img[:, ::-1]], workers=2)
+    assert all(torch.equal(v, again[k]) for k, v in two.items())
+    assert any(not torch.equal(v, inline[k]) for k, v in two.items())  # other pairs than the reference sequence
+    assert all(v.device.type == "cpu" for v in two.values())
+
+
 def _save(a: np.ndarray, path: Path, orientation: int = 1) -> None:
     im = Image.fromarray((a * 255 + 0.5).astype(np.uint8))
     exif = Image.Exif()

@@ -16,7 +16,7 @@ restored with them are turned into that frame first (``deblur --prior``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -130,13 +130,49 @@ def blur_window(src: np.ndarray, psfs: list[np.ndarray], g: int, sensor_hw: tupl
     return to_gamma(field_blur(to_linear(src), psfs, g, g, wts)[m : m + ch, m : m + cw])
 
 
+class _Batches(torch.utils.data.IterableDataset):
+    """``PairMaker.batch`` without end, each data-loader worker with its own generator (seed, worker)."""
+
+    def __init__(self, maker: PairMaker, seed: int) -> None:
+        self.maker, self.seed = maker, seed
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            yield self.maker.batch(rng)
+
+
+def _one_thread(_: int) -> None:
+    """A data-loader worker's OpenCV uses one thread: the workers are the parallelism."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _batches(maker: PairMaker, seed: int, workers: int) -> "Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]":
+    """The training batches: made here from one generator (``workers`` = 0, the reference sequence), or by
+    ``workers`` processes in turn (another sequence, fixed for a given count) while the net trains."""
+    if workers <= 0:
+        rng = np.random.default_rng(seed)
+        while True:
+            yield maker.batch(rng)
+    loader = torch.utils.data.DataLoader(_Batches(maker, seed), batch_size=None, num_workers=workers,
+                                         prefetch_factor=4, worker_init_fn=_one_thread,
+                                         multiprocessing_context="spawn")  # forked OpenCV/CUDA state can hang
+    yield from loader
+
+
 def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[torch.Tensor], cfg: AdaptConfig,
           photos: list[np.ndarray], progress: Callable[[int, int], None] | None = None,
-          blur: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+          blur: np.ndarray | None = None, device: torch.device | str = "cpu",
+          workers: int = 0) -> dict[str, torch.Tensor]:
     """Fine-tune a copy of ``model.dpa`` to the PSF field ``psfs`` (g, g, k, k) of a sensor whose sharp
     calibration photo is ``sharp`` and whose prior is ``levels``, all in the sensor's frame, on crops of
     ``photos`` and ``sharp`` (and of the calibration pair itself, ``blur`` being its blurred shot aligned to
-    ``sharp``, when ``cfg.real_share`` > 0); return the adapted DPA weights (``model`` is left as it was)."""
+    ``sharp``, when ``cfg.real_share`` > 0); return the adapted DPA weights on the CPU (``model`` is left as
+    it was). The net trains on ``device``; ``workers`` > 0 makes the pairs in that many processes (worth it
+    when the device outpaces one CPU core: a GPU)."""
     if not photos:
         raise ValueError("adaptation needs sharp photos besides the calibration shot")
     if cfg.noise is None:
@@ -144,8 +180,8 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     import copy
 
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    net = copy.deepcopy(model).train()
+    device = torch.device(device)
+    net = copy.deepcopy(model).to(device).train()
     for p in net.parameters():
         p.requires_grad_(False)
     params = list(net.dpa.parameters())
@@ -153,12 +189,14 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
         p.requires_grad_(True)
     opt = torch.optim.Adam(params, lr=cfg.lr)
     maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos, blur)
-    dtype = pick_precision("auto", torch.device("cpu"))
+    dtype = pick_precision("auto", device)
+    batches = _batches(maker, cfg.seed, workers)
     for i in range(cfg.steps):
-        x, y, prior = maker.batch(rng)
+        x, y, prior = next(batches)
+        x, y, prior = x.to(device), y.to(device), [p.to(device) for p in prior]
         for group in opt.param_groups:
             group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * i / cfg.steps))
-        with _autocast(torch.device("cpu"), dtype):
+        with _autocast(device, dtype):
             out = net(x.contiguous(memory_format=torch.channels_last), prior)
         err = out.float() - y
         loss = (err * err).mean() if cfg.loss == "l2" else err.abs().mean()
@@ -167,7 +205,8 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
         opt.step()
         if progress:
             progress(i + 1, cfg.steps)
-    return {k: v.detach().float().contiguous() for k, v in net.dpa.state_dict().items()}
+    batches.close()  # stops the workers, if any
+    return {k: v.detach().float().cpu().contiguous() for k, v in net.dpa.state_dict().items()}
 
 
 def apply_adapted(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:

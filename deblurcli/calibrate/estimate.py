@@ -26,12 +26,13 @@ def estimate_prior(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, tile: 
         raise WeightsError("this checkpoint has no calibrated-mode DPE net", "use a dpa checkpoint trained with calibrated=true")
     h, w = sharp.shape[:2]
     pair = torch.from_numpy(np.concatenate([sharp, blur], 2)).permute(2, 0, 1)[None].float()
+    device = next(model.parameters()).device  # the net may sit on a GPU (a Runner moved it); the prior is on the CPU
     p = plan(h, w, tile, context=model.receptive_px, multiple=model.multiple, ramp=0)
     sums: list[torch.Tensor] = []
     counts: list[torch.Tensor] = []
     for t in p.tiles:
         x, _ = pad_to_multiple(pair[..., t.y0 : t.y1, t.x0 : t.x1], model.multiple)
-        levels = model.calibrated_levels(x)
+        levels = [f.cpu() for f in model.calibrated_levels(x.to(device))]
         for i, f in enumerate(levels):
             s = model.level_scale(i)
             # keep the core of the tile at this level; cores partition the image
