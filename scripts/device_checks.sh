@@ -2,8 +2,10 @@
 # The checks that need a GPU, as one command for the `device` tool (run from the repo root, with the
 # training photos and validation set under $DEBLUR_DATA, e.g. a carried copy of train/bsds200 and
 # val/cbsd68). Uses the machine's own python3 and packages (no install); results go to $OUT.
-#   #7: `deblur bench` of the compact DPA and LCNet models at 1280x720 on the GPU
-#   #5: the calibration table with the net adapted on the GPU (scripts/adapt_sweep.py)
+#   #7: `deblur bench` of the compact DPA and LCNet models at 1280x720 on the GPU, eager and with CUDA
+#       graphs, and where the time goes (scripts/gpu_breakdown.py)
+#   #5: the calibration table with the net adapted on the GPU (scripts/adapt_sweep.py); SWEEP_STEPS=""
+#       skips it
 set -u
 OUT=${OUT:-runs/device}
 mkdir -p "$OUT"
@@ -15,7 +17,10 @@ deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device 
   --precision bf16 --precision fp16 --precision fp32 --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.txt"
 deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
   --precision bf16 --precision fp16 --tile none --json "$OUT/bench_gpu_notile.json" 2>&1 | tee "$OUT/bench_gpu_notile.txt"
-for steps in ${SWEEP_STEPS:-1500 3000}; do
+deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
+  --precision bf16 --precision fp16 --tile none --cuda-graph --json "$OUT/bench_gpu_graph.json" 2>&1 | tee "$OUT/bench_gpu_graph.txt"
+python3 scripts/gpu_breakdown.py --model dpa-compact --model lcnet-compact --json "$OUT/gpu_breakdown.json" 2>&1 | tee "$OUT/gpu_breakdown.txt"
+for steps in ${SWEEP_STEPS-1500 3000}; do
   left=$(( ${BUDGET_S:-480} - (SECONDS - start) ))
   [ "$left" -gt 60 ] || break
   timeout "$left" python3 scripts/adapt_sweep.py --model dpa-compact --chart --steps "$steps" --device cuda \

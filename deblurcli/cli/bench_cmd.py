@@ -39,6 +39,7 @@ def bench(
     device: Device = "auto",
     precision: Annotated[list[str] | None, typer.Option(help="auto | fp32 | bf16 | fp16, repeatable.")] = None,
     tile: Annotated[str, typer.Option(help="Tile side, 'auto' or 'none'.")] = "auto",
+    cuda_graph: Annotated[bool, typer.Option(help="CUDA: replay each tile shape's forward pass as a recorded CUDA graph.")] = False,
     runs: Annotated[int, typer.Option(min=1, help="Timed runs.")] = 5,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up runs.")] = 1,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write results and the machine description here.")] = None,
@@ -66,7 +67,7 @@ def bench(
     from .bench_timing import run_timing
 
     run_timing(model or [], [parse_size(s) for s in (size or ["1280x720"])], device, precision or ["auto"], tile, runs, warmup,
-               json_file, recommend, arch or [])
+               json_file, recommend, arch or [], cuda_graph)
 
 
 

@@ -27,7 +27,7 @@ def _cond(arch: str, model):  # type: ignore[no-untyped-def]
 
 
 def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precisions: list[str], tile: str, runs: int,
-               warmup: int, json_file: Path | None, recommend: bool, arch_names: list[str]) -> None:
+               warmup: int, json_file: Path | None, recommend: bool, arch_names: list[str], cuda_graph: bool = False) -> None:
     from .bench_cmd import _archs, _models
 
     models = _archs(arch_names) if arch_names else _models(ids)
@@ -42,13 +42,15 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
             stats = model_stats(model, arch)  # type: ignore[arg-type]
             for prec in precs:
                 for tl in tiles:
-                    runner = make_runner(model, str(dev), prec, tl, None, 1)
+                    runner = make_runner(model, str(dev), prec, tl, None, 1, cuda_graph)
                     for size in sizes:
                         status.update(f"{mid} {size[0]}x{size[1]} {prec} tile {tl}")
                         r = time_model(mid, runner, size, runs, warmup, stats["gflop_per_mp"], int(stats["params"]),
                                        peaks.get(str(runner.dtype).replace("torch.", "")), _cond(arch, model))
                         results.append(r)
-    table = Table(title=f"deblur bench — {machine()['cpu']} ({dev}); matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    graphs = "; CUDA graphs" if cuda_graph and dev.type == "cuda" else ""
+    where = machine().get("cuda_device", "") if dev.type == "cuda" else machine()["cpu"]
+    table = Table(title=f"deblur bench — {where} ({dev}{graphs}); matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
     for col in ("model", "size", "prec", "tile", "ms (median ± IQR)", "MP/s", "s/MP", "peak MB", "params", "GFLOP/MP", "GFLOP/s", "% peak"):
         table.add_column(col, justify="right" if col not in ("model", "size", "prec") else "left")
     for r in results:
@@ -62,7 +64,7 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
             console.print(f"[green]recommended[/] for {mid}: --precision {best.precision} --tile {best.tile or 'none'} "
                           f"({best.s_per_mp:.3f} s/MP, peak {best.peak_mb:.0f} MB)")
     if json_file:
-        json_file.write_text(json.dumps({"machine": machine() | {"device": str(dev)}, "matmul_peak_gflops": peaks,
+        json_file.write_text(json.dumps({"machine": machine() | {"device": str(dev)}, "cuda_graph": bool(graphs), "matmul_peak_gflops": peaks,
                                          "results": [r.as_dict() for r in results]}, indent=2))
         console.print(f"wrote {json_file}")
 

@@ -23,7 +23,8 @@ BYTES_PER_PX = 700  # fallback for an arch without a measured act_bytes_per_px
 TILE_MEMORY_CPU = 768 << 20  # activations of one CPU tile: keeps a 24 MP photo under 3 GB peak
 
 
-def make_runner(model, device: str, precision: str, tile: str, overlap: int | None, batch: int) -> Runner:  # type: ignore[no-untyped-def]
+def make_runner(model, device: str, precision: str, tile: str, overlap: int | None, batch: int,  # type: ignore[no-untyped-def]
+                cuda_graph: bool = False) -> Runner:
     from ..engine.allocator import resume_gc
     from ..engine.runner import Runner, RunConfig
 
@@ -31,7 +32,8 @@ def make_runner(model, device: str, precision: str, tile: str, overlap: int | No
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
     t = parse_tile(tile)
-    runner = Runner(model, RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU, context=overlap, batch=batch))  # type: ignore[arg-type]
+    runner = Runner(model, RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU, context=overlap, batch=batch,
+                                      cuda_graph=cuda_graph))  # type: ignore[arg-type]
     if t == "auto":
         return runner.with_config(tile=auto_tile(runner))
     return runner if t is None else runner.with_config(tile=t)
