@@ -5,7 +5,7 @@
 #   #7: `deblur bench` of the compact DPA and LCNet models at 1280x720 on the GPU, eager and with CUDA
 #       graphs, and where the time goes (scripts/gpu_breakdown.py)
 #   #5: the calibration table with the net adapted on the GPU (scripts/adapt_sweep.py); SWEEP_STEPS=""
-#       skips it
+#       skips it; EAGER=0 skips the benches without CUDA graphs
 set -u
 OUT=${OUT:-runs/device}
 mkdir -p "$OUT"
@@ -13,9 +13,9 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 COLUMNS=200
 deblur() { python3 -c 'import sys; from deblurcli.cli.main import run; sys.argv[0] = "deblur"; run()' "$@"; }
 start=$SECONDS
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; python3 -c "import torch; print('torch', torch.__version__)"; } 2>&1 | tee "$OUT/machine.txt"
-deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
+[ "${EAGER:-1}" = 1 ] && deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
   --precision bf16 --precision fp16 --precision fp32 --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.txt"
-deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
+[ "${EAGER:-1}" = 1 ] && deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
   --precision bf16 --precision fp16 --tile none --json "$OUT/bench_gpu_notile.json" 2>&1 | tee "$OUT/bench_gpu_notile.txt"
 deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
   --precision bf16 --precision fp16 --tile none --cuda-graph --json "$OUT/bench_gpu_graph.json" 2>&1 | tee "$OUT/bench_gpu_graph.txt"

@@ -115,6 +115,23 @@ def test_lite_dpa_with_prior_tiled_equals_untiled() -> None:
     assert np.abs(whole - r.restore(img, cond, tile=256)).max() <= 2 / 255
 
 
+def test_whole_image_path_on_the_device_matches_the_tile_path() -> None:
+    """The one-tile path that GPUs take (layout and padding on the device) gives the tile path's output,
+    with a prior too; run here on the CPU, where ``restore`` itself takes the tile path."""
+    torch.manual_seed(0)
+    m = perturb(build("dpa", {"unshuffle": 2}), scale=0.03)
+    g = torch.Generator().manual_seed(1)
+    cond = PriorField(tuple(torch.randn(1, m.cfg.prior_channels, 6, 9, generator=g) for _ in range(3)))
+    r = Runner(m, RunConfig(precision="fp32", tile=None))
+    img = _image(203, 317)  # not a multiple of the net's: padded on the device
+    for c in (None, cond):
+        ref = r.restore(img, c)
+        out = r._whole(img, c)
+        assert out.shape == img.shape and out.flags.c_contiguous
+        assert np.abs(out - ref).max() <= 1e-5
+    assert np.abs(r._whole(img, cond) - r._whole(img, None)).max() > 1e-3
+
+
 def test_prior_field_matches_whole_image_resize() -> None:
     """Sampling the prior per tile gives the values bilinear resizing gives the whole image."""
     lev = torch.randn(1, 3, 5, 7)

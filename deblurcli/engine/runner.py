@@ -157,7 +157,8 @@ class Runner:
         return plan(h, w, tile, self.context, self.multiple)
 
     @torch.inference_mode()
-    def _forward(self, x: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, kwargs: dict[str, Any], keep: bool = False) -> torch.Tensor:
+        """The net's output in [0, 1], float32, on the CPU (``keep``: left on the device)."""
         x = x.to(self.device)
         if self.cfg.channels_last and self.device.type != "mps":
             x = x.contiguous(memory_format=torch.channels_last)
@@ -167,7 +168,19 @@ class Runner:
         else:
             with _autocast(self.device, self.dtype):
                 y = self.model(x, **kw)
-        return y.float().clamp(0, 1).cpu()
+        y = y.float().clamp(0, 1)
+        return y if keep else y.cpu()
+
+    def _whole(self, rgb: np.ndarray, cond: Condition | None) -> np.ndarray:
+        """The whole image as one tile with the layout changes and padding done on the device, so that
+        only the image itself crosses to it and back (a GPU restores 1280x720 in a few ms, and the host
+        copies were half of it: scripts/gpu_breakdown.py)."""
+        h, w = rgb.shape[:2]
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(self.device).permute(2, 0, 1)[None]
+        x, _ = pad_to_multiple(x, self.multiple)
+        kwargs = cond.for_tile(0, x.shape[-2], 0, x.shape[-1], h, w, self.level_scale) if cond is not None else {}
+        y = self._forward(x, kwargs, keep=True)
+        return y[0, :, :h, :w].permute(1, 2, 0).contiguous().cpu().numpy()
 
     def _replay(self, x: torch.Tensor, kw: dict[str, Any]) -> torch.Tensor:
         """The forward pass through the CUDA graph recorded for these input shapes (recorded now if
@@ -233,7 +246,13 @@ class Runner:
         img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
         while True:
             try:
-                return self._run_tiles(img, self.plan(rgb.shape[0], rgb.shape[1], t), cond, progress)
+                p = self.plan(rgb.shape[0], rgb.shape[1], t)
+                if len(p.tiles) == 1 and self.device.type != "cpu":
+                    out = self._whole(rgb, cond)
+                    if progress:
+                        progress(1, 1)
+                    return out
+                return self._run_tiles(img, p, cond, progress)
             except (RuntimeError, torch.cuda.OutOfMemoryError) as e:
                 if not _is_oom(e) or self.device.type == "cpu":
                     raise
