@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from ..errors import UsageError
-from .common import Debug, Device, guarded, parse_size, setup_logging
+from .common import CudaGraph, Debug, Device, guarded, parse_size, setup_logging
 
 
 def _archs(names: list[str]) -> dict[str, tuple[object, str]]:
@@ -39,7 +39,7 @@ def bench(
     device: Device = "auto",
     precision: Annotated[list[str] | None, typer.Option(help="auto | fp32 | bf16 | fp16, repeatable.")] = None,
     tile: Annotated[str, typer.Option(help="Tile side, 'auto' or 'none'.")] = "auto",
-    cuda_graph: Annotated[bool, typer.Option(help="CUDA: replay each tile shape's forward pass as a recorded CUDA graph.")] = False,
+    cuda_graph: CudaGraph = False,
     runs: Annotated[int, typer.Option(min=1, help="Timed runs.")] = 5,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up runs.")] = 1,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write results and the machine description here.")] = None,

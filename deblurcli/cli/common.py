@@ -26,6 +26,7 @@ Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file
 Model = Annotated[str | None, typer.Option("--model", "-m", help="Weights id (see `deblur weights list`); default from weights.toml.")]
 WeightsPath = Annotated[Path | None, typer.Option("--weights", help="Use this .safetensors file for the model (verified against its entry).")]
 Device = Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")]
+CudaGraph = Annotated[bool, typer.Option(help="On CUDA: record each tile shape's forward pass once as a CUDA graph and replay it (small nets are launch-bound on big GPUs: `deblur bench --cuda-graph`).")]
 PrecisionOpt = Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on CPUs with bf16 units and on CUDA).")]
 TileOpt = Annotated[str, typer.Option(help="Tile side in px, or 'auto' (bounded memory), or 'none' (whole image).")]
 Overlap = Annotated[int | None, typer.Option(help="Context px around each tile (default: the model's receptive field).")]

@@ -10,7 +10,7 @@ import typer
 from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
-from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
+from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
                      check_batch_options, guarded, setup_logging)
 from .photos import make_runner, run_photos
@@ -34,6 +34,7 @@ def deblur(
     allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
     strength: Strength = 1.0,
     device: Device = "auto",
+    cuda_graph: CudaGraph = False,
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     overlap: Overlap = None,
@@ -75,7 +76,7 @@ def deblur(
                 from ..calibrate.adapt import apply_adapted
 
                 net = apply_adapted(net, field.adapted)
-        runner = make_runner(net, device, precision, tile, overlap, batch)
+        runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph)
     except BaseException:
         reader.close()
         raise

@@ -10,7 +10,7 @@ import typer
 from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
-from .common import (Batch, Compare, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
+from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
                      check_batch_options, guarded, setup_logging)
 from .photos import make_runner, run_photos
@@ -37,6 +37,7 @@ def defocus(
     weights: WeightsPath = None,
     strength: Strength = 1.0,
     device: Device = "auto",
+    cuda_graph: CudaGraph = False,
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     overlap: Overlap = None,
@@ -66,7 +67,7 @@ def defocus(
         net, entry = load_model(model, "defocus", weights)
         if not ARCHS[entry.arch].takes_blur_map:
             raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
-        runner = make_runner(net, device, precision, tile, overlap, batch)
+        runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph)
         if estimator == "learned" and blur_map is None:
             est_net = load_learned_estimator().to(runner.device)
             estimate = lambda rgb: estimate_radius_learned(rgb, est_net)  # noqa: E731
