@@ -16,7 +16,7 @@ restored with them are turned into that frame first (``deblur --prior``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -150,7 +150,7 @@ def _one_thread(_: int) -> None:
     cv2.setNumThreads(1)
 
 
-def _batches(maker: PairMaker, seed: int, workers: int) -> "Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]]":
+def _batches(maker: PairMaker, seed: int, workers: int) -> Generator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]], None, None]:
     """The training batches: made here from one generator (``workers`` = 0, the reference sequence), or by
     ``workers`` processes in turn (another sequence, fixed for a given count) while the net trains."""
     if workers <= 0:
@@ -191,6 +191,15 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos, blur)
     dtype = pick_precision("auto", device)
     batches = _batches(maker, cfg.seed, workers)
+    try:
+        _train(net, opt, batches, cfg, device, dtype, progress)
+    finally:
+        batches.close()  # stops the workers, if any
+    return {k: v.detach().float().cpu().contiguous() for k, v in net.dpa.state_dict().items()}
+
+
+def _train(net: nn.Module, opt: torch.optim.Optimizer, batches: Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]],
+           cfg: AdaptConfig, device: torch.device, dtype: torch.dtype, progress: Callable[[int, int], None] | None) -> None:
     for i in range(cfg.steps):
         x, y, prior = next(batches)
         x, y, prior = x.to(device), y.to(device), [p.to(device) for p in prior]
@@ -205,8 +214,6 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
         opt.step()
         if progress:
             progress(i + 1, cfg.steps)
-    batches.close()  # stops the workers, if any
-    return {k: v.detach().float().cpu().contiguous() for k, v in net.dpa.state_dict().items()}
 
 
 def apply_adapted(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:

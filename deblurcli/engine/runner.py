@@ -24,6 +24,7 @@ from .fuse import fold_batchnorm
 from .tiling import Plan, Tile, plan
 
 log = logging.getLogger("deblurcli.engine")
+MAX_GRAPHS = 4  # CUDA graphs kept per Runner (each holds its shape's buffers on the GPU)
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
@@ -187,6 +188,8 @@ class Runner:
         new); eager where recording failed."""
         key = (tuple(x.shape), tuple((k, tuple(tuple(t.shape) for t in (v if isinstance(v, list) else [v]))) for k, v in kw.items()))
         if key not in self._graphs:
+            if len(self._graphs) >= MAX_GRAPHS:  # a folder of many sizes: keep the newest shapes' graphs only
+                del self._graphs[next(iter(self._graphs))]
             try:
                 self._graphs[key] = _Graph(self.model, x, kw, self.device, self.dtype)
             except RuntimeError as e:
