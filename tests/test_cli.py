@@ -94,6 +94,16 @@ def test_compare_and_strength_zero_is_identity(tiny_registry: Path, tmp_path: Pa
         assert c.size == (48 * 2 + 8, 40)
 
 
+def test_cuda_graph_option_leaves_a_cpu_run_unchanged(tiny_registry: Path, tmp_path: Path) -> None:
+    src = tmp_path / "p.png"
+    Image.open(_photo(tmp_path / "p.jpg")).save(src)
+    assert invoke(str(src), "-o", str(tmp_path / "plain.png"), "--device", "cpu", "-q").exit_code == 0
+    r = invoke(str(src), "-o", str(tmp_path / "graph.png"), "--device", "cpu", "--cuda-graph", "-q")
+    assert r.exit_code == 0, r.output
+    plain, graph = (np.asarray(Image.open(tmp_path / n)) for n in ("plain.png", "graph.png"))
+    assert np.array_equal(plain, graph) and not np.array_equal(plain, np.asarray(Image.open(src)))
+
+
 def test_never_overwrites_input(tiny_registry: Path, tmp_path: Path) -> None:
     src = _photo(tmp_path / "x.jpg")
     before = src.read_bytes()
