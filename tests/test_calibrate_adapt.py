@@ -73,6 +73,27 @@ def test_pairs_carry_the_prior_of_their_place(module) -> None:  # type: ignore[n
     assert not torch.equal(x, y)  # blurred (and noisy)
 
 
+def test_pairs_made_on_a_device_are_the_cpu_pairs_of_the_same_sources(module) -> None:  # type: ignore[no-untyped-def]
+    """``batch_on`` (the GPU path; here on the CPU device): the same blur, sharp crops and priors as the
+    numpy path for the sources it drew; sensor noise on top when asked for."""
+    model, img, psfs, levels = module
+    cfg = AdaptConfig(batch=3, crop=32, noise=0.0, real_share=0.0)
+    maker = PairMaker(img, psfs, levels, cfg, int(model.multiple), model.level_scale(0), [img[::-1]])
+    x, y, prior = maker.batch_on(torch.device("cpu"), np.random.default_rng(5))
+    replay, m = np.random.default_rng(5), maker.margin
+    for i in range(3):
+        y0, x0 = int(replay.integers(0, 64 - 32 + 1)), int(replay.integers(0, 96 - 32 + 1))
+        src = maker._source(replay, 32 + 2 * m)
+        ref = blur_window(src, maker.psfs, maker.g, (64, 96), (y0, x0), m)
+        np.testing.assert_allclose(x[i].permute(1, 2, 0).numpy(), ref, atol=2e-5)
+        np.testing.assert_array_equal(y[i].permute(1, 2, 0).numpy(), src[m : m + 32, m : m + 32])
+        want = maker.field.for_tile(y0, y0 + 32, x0, x0 + 32, 64, 96, maker.scale)["prior"]
+        assert all(torch.equal(p[i], w[0]) for p, w in zip(prior, want))
+    noisy = PairMaker(img, psfs, levels, AdaptConfig(batch=3, crop=32, noise=0.05, real_share=0.0), int(model.multiple),
+                      model.level_scale(0), [img[::-1]]).batch_on(torch.device("cpu"), np.random.default_rng(5))[0]
+    assert 0.002 < float((noisy - x).std()) < 0.1
+
+
 def test_photos_are_kept_as_8_bits_and_make_the_same_pairs(module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from deblurcli.calibrate.adapt import load_photos
 

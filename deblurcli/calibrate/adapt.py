@@ -27,7 +27,7 @@ from torch import nn
 
 from ..engine.runner import PriorField, _autocast, pick_precision
 from ..synth.data import augment, random_crop
-from ..synth.degrade import blend_weights, field_blur, sensor, to_gamma, to_linear
+from ..synth.degrade import GAMMA, blend_weights, field_blur, maybe_jpeg, sensor, to_gamma, to_linear
 
 
 MIN_NOISE = 0.002  # a floor for the measured setting: a clean shot still leaves the net some noise to see
@@ -109,6 +109,59 @@ class PairMaker:
         noisy = sensor(blurred, rng, noise=self.cfg.noise, jpeg_p=self.cfg.jpeg)
         return noisy, np.ascontiguousarray(src[m : m + c, m : m + c]), (y0, x0)
 
+    def batch_on(self, device: torch.device, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """``batch`` with the synthetic blur and sensor noise computed on ``device`` (a GPU: one
+        convolution for all the field's PSFs), the CPU only cutting and turning the crops. The same
+        pairs in law as ``batch``, not the same random sequence."""
+        c, m = self.size, self.margin
+        xs: list[torch.Tensor | None] = []
+        ys, priors, srcs, places = [], [], [], []
+        for _ in range(self.cfg.batch):
+            y0, x0 = int(rng.integers(0, self.h - c + 1)), int(rng.integers(0, self.w - c + 1))
+            if self.real is not None and rng.random() < self.cfg.real_share:
+                b, s = (torch.from_numpy(np.ascontiguousarray(a[y0 : y0 + c, x0 : x0 + c])).permute(2, 0, 1) for a in self.real)
+                xs.append(b.to(device))
+            else:
+                src = self._source(rng, c + 2 * m)
+                srcs.append(src)
+                places.append((y0, x0))
+                s = torch.from_numpy(np.ascontiguousarray(src[m : m + c, m : m + c])).permute(2, 0, 1)
+                xs.append(None)
+            ys.append(s)
+            priors.append(self.field.for_tile(y0, y0 + c, x0, x0 + c, self.h, self.w, self.scale)["prior"])
+        if srcs:
+            noisy = iter(self._sensor_on(self.blur_on(np.stack(srcs), places, device), rng))
+            xs = [x if x is not None else next(noisy) for x in xs]
+        return (torch.stack(xs),  # type: ignore[arg-type]
+                torch.stack(ys).to(device), [torch.cat(p).to(device) for p in zip(*priors)])
+
+    def blur_on(self, srcs: np.ndarray, places: list[tuple[int, int]], device: torch.device) -> torch.Tensor:
+        """``blur_window`` of each source (n, c+2m, c+2m, 3) at its place, on ``device``: (n, 3, c, c)."""
+        n, side = srcs.shape[0], srcs.shape[1]
+        c, g = side - 2 * self.margin, self.g
+        if not hasattr(self, "_kernels") or self._kernels.device != device:
+            # conv2d correlates: flip each PSF to convolve, as ``synth.degrade.convolve`` does
+            self._kernels = torch.from_numpy(np.stack([k[::-1, ::-1] for k in self.psfs]).copy())[:, None].float().to(device)
+        lin = torch.from_numpy(srcs).to(device).permute(0, 3, 1, 2).clamp(0, 1).pow(GAMMA)
+        each = torch.nn.functional.conv2d(lin.reshape(n * 3, 1, side, side), self._kernels)  # (n·3, g², c, c)
+        wts = torch.from_numpy(np.stack([blend_weights(self.h, self.w, g, g, (y0, y0 + c, x0, x0 + c)) for y0, x0 in places]))
+        out = (each.reshape(n, 3, g * g, c, c) * wts.to(device)[:, None]).sum(2)
+        return out.clamp(0, 1).pow(1 / GAMMA)
+
+    def _sensor_on(self, img: torch.Tensor, rng: np.random.Generator) -> list[torch.Tensor]:
+        """``synth.degrade.sensor`` for each image of ``img`` (n, 3, H, W) on its device."""
+        gen = torch.Generator(img.device).manual_seed(int(rng.integers(2**62)))
+        noise, out = float(self.cfg.noise or 0.0), []
+        for x in img:
+            a, b = rng.uniform(0, noise) ** 2, rng.uniform(0, noise / 2)
+            lin = x.clamp(0, 1).pow(GAMMA)
+            lin = lin + torch.sqrt(a * lin + b * b) * torch.randn(lin.shape, generator=gen, device=lin.device)
+            x = lin.clamp(0, 1).pow(1 / GAMMA)
+            if self.cfg.jpeg > 0:
+                x = torch.from_numpy(maybe_jpeg(x.permute(1, 2, 0).cpu().numpy(), rng, self.cfg.jpeg)).permute(2, 0, 1).to(x.device)
+            out.append(x)
+        return out
+
     def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         xs, ys, priors = [], [], []
         c = self.size
@@ -150,13 +203,14 @@ def _one_thread(_: int) -> None:
     cv2.setNumThreads(1)
 
 
-def _batches(maker: PairMaker, seed: int, workers: int) -> Generator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]], None, None]:
-    """The training batches: made here from one generator (``workers`` = 0, the reference sequence), or by
-    ``workers`` processes in turn (another sequence, fixed for a given count) while the net trains."""
+def _batches(maker: PairMaker, seed: int, workers: int, device: torch.device) -> Generator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]], None, None]:
+    """The training batches: made here from one generator (``workers`` = 0: on the CPU the reference
+    sequence, on another device blurred there, ``PairMaker.batch_on``), or by ``workers`` processes in
+    turn (another sequence, fixed for a given count) while the net trains."""
     if workers <= 0:
         rng = np.random.default_rng(seed)
         while True:
-            yield maker.batch(rng)
+            yield maker.batch(rng) if device.type == "cpu" else maker.batch_on(device, rng)
     loader = torch.utils.data.DataLoader(_Batches(maker, seed), batch_size=None, num_workers=workers,
                                          prefetch_factor=4, worker_init_fn=_one_thread,
                                          multiprocessing_context="spawn")  # forked OpenCV/CUDA state can hang
@@ -190,7 +244,7 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     opt = torch.optim.Adam(params, lr=cfg.lr)
     maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos, blur)
     dtype = pick_precision("auto", device)
-    batches = _batches(maker, cfg.seed, workers)
+    batches = _batches(maker, cfg.seed, workers, device)
     try:
         _train(net, opt, batches, cfg, device, dtype, progress)
     finally:

@@ -216,9 +216,13 @@ def sensor(img: np.ndarray, rng: np.random.Generator, noise: float = 0.02, jpeg_
     b = rng.uniform(0, noise / 2)  # Gaussian read noise
     std = np.sqrt(a * np.clip(lin, 0, 1) + b * b).astype(np.float32)
     lin = lin + std * rng.standard_normal(lin.shape, dtype=np.float32)
-    out = to_gamma(lin)
-    if rng.random() < jpeg_p:
+    return maybe_jpeg(to_gamma(lin), rng, jpeg_p)
+
+
+def maybe_jpeg(img: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """With probability ``p``, ``img`` (gamma, H×W×3) re-encoded as a JPEG of quality 60–95."""
+    if rng.random() < p:
         q = int(rng.integers(60, 96))
-        ok, buf = cv2.imencode(".jpg", (out * 255 + 0.5).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
-        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
-    return out
+        ok, buf = cv2.imencode(".jpg", (img * 255 + 0.5).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
+    return img
