@@ -29,6 +29,7 @@ def calibrate(
                                                        "the DPA net to this camera on them and crops of SHARP, blurred with the "
                                                        "estimated PSF field (minutes; stored in the prior file).")] = None,
     adapt_steps: Annotated[int, typer.Option(min=1, help="With --adapt-images: fine-tuning steps (4 crops of 256 px each; about 8 min with dpa-compact on 2 CPU cores).")] = 600,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps: where --adapt-images fine-tunes the net.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     debug: Debug = False,
 ) -> None:
@@ -62,6 +63,7 @@ def calibrate(
     adapted = None
     if adapt_images is not None:
         from ..calibrate.adapt import AdaptConfig, adapt, jpeg_share, load_photos
+        from ..engine.runner import pick_device
         from ..io.images import unorient
         from .photos import progress_bar
 
@@ -73,7 +75,7 @@ def calibrate(
             task = bar.add_task("adapting the net to this camera", total=adapt_steps)
             adapted = adapt(net, unorient(s.rgb(), s.orientation), psfs, levels, acfg, photos,
                             lambda i, n: bar.update(task, completed=i),
-                            unorient(cal.aligned, s.orientation) if acfg.real_share > 0 else None)
+                            unorient(cal.aligned, s.orientation) if acfg.real_share > 0 else None, pick_device(device))
         extra["adapt"] = acfg.describe() | {"photos": len(photos), "folder": adapt_images.name}
     save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted)
     if preview is not None:
