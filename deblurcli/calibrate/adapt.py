@@ -98,37 +98,48 @@ class PairMaker:
             crop = crop.astype(np.float32) / 255
         return np.ascontiguousarray(augment(crop, rng))
 
-    def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    def _draw(self, rng: np.random.Generator) -> tuple[tuple[int, int], np.ndarray, np.ndarray | None]:
+        """A place on the sensor and either the calibration pair's crop there (sharp, blurred) or a
+        sharp source with the blur's margin (and None)."""
         c, m = self.size, self.margin
         y0, x0 = int(rng.integers(0, self.h - c + 1)), int(rng.integers(0, self.w - c + 1))
         if self.real is not None and rng.random() < self.cfg.real_share:
             s, b = (np.ascontiguousarray(a[y0 : y0 + c, x0 : x0 + c]) for a in self.real)
-            return b, s, (y0, x0)
-        src = self._source(rng, c + 2 * m)
-        blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), (y0, x0), m)
-        noisy = sensor(blurred, rng, noise=self.cfg.noise, jpeg_p=self.cfg.jpeg)
-        return noisy, np.ascontiguousarray(src[m : m + c, m : m + c]), (y0, x0)
+            return (y0, x0), s, b
+        return (y0, x0), self._source(rng, c + 2 * m), None
+
+    def _core(self, src: np.ndarray) -> np.ndarray:
+        m = self.margin
+        return np.ascontiguousarray(src[m : m + self.size, m : m + self.size])
+
+    def _prior(self, at: tuple[int, int]) -> list[torch.Tensor]:
+        (y0, x0), c = at, self.size
+        return self.field.for_tile(y0, y0 + c, x0, x0 + c, self.h, self.w, self.scale)["prior"]
+
+    def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        at, src, real_blur = self._draw(rng)
+        if real_blur is not None:
+            return real_blur, src, at
+        blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), at, self.margin)
+        return sensor(blurred, rng, noise=self.cfg.noise, jpeg_p=self.cfg.jpeg), self._core(src), at
 
     def batch_on(self, device: torch.device, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """``batch`` with the synthetic blur and sensor noise computed on ``device`` (a GPU: one
         convolution for all the field's PSFs), the CPU only cutting and turning the crops. The same
         pairs in law as ``batch``, not the same random sequence."""
-        c, m = self.size, self.margin
         xs: list[torch.Tensor | None] = []
         ys, priors, srcs, places = [], [], [], []
         for _ in range(self.cfg.batch):
-            y0, x0 = int(rng.integers(0, self.h - c + 1)), int(rng.integers(0, self.w - c + 1))
-            if self.real is not None and rng.random() < self.cfg.real_share:
-                b, s = (torch.from_numpy(np.ascontiguousarray(a[y0 : y0 + c, x0 : x0 + c])).permute(2, 0, 1) for a in self.real)
-                xs.append(b.to(device))
+            at, src, real_blur = self._draw(rng)
+            if real_blur is not None:
+                xs.append(torch.from_numpy(real_blur).permute(2, 0, 1).to(device))
+                ys.append(torch.from_numpy(src).permute(2, 0, 1))
             else:
-                src = self._source(rng, c + 2 * m)
                 srcs.append(src)
-                places.append((y0, x0))
-                s = torch.from_numpy(np.ascontiguousarray(src[m : m + c, m : m + c])).permute(2, 0, 1)
+                places.append(at)
                 xs.append(None)
-            ys.append(s)
-            priors.append(self.field.for_tile(y0, y0 + c, x0, x0 + c, self.h, self.w, self.scale)["prior"])
+                ys.append(torch.from_numpy(self._core(src)).permute(2, 0, 1))
+            priors.append(self._prior(at))
         if srcs:
             noisy = iter(self._sensor_on(self.blur_on(np.stack(srcs), places, device), rng))
             xs = [x if x is not None else next(noisy) for x in xs]
@@ -164,12 +175,11 @@ class PairMaker:
 
     def batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         xs, ys, priors = [], [], []
-        c = self.size
         for _ in range(self.cfg.batch):
-            b, s, (y0, x0) = self.pair(rng)
+            b, s, at = self.pair(rng)
             xs.append(torch.from_numpy(b).permute(2, 0, 1))
             ys.append(torch.from_numpy(s).permute(2, 0, 1))
-            priors.append(self.field.for_tile(y0, y0 + c, x0, x0 + c, self.h, self.w, self.scale)["prior"])
+            priors.append(self._prior(at))
         return torch.stack(xs), torch.stack(ys), [torch.cat(p) for p in zip(*priors)]
 
 
