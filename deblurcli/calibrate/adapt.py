@@ -151,7 +151,7 @@ class PairMaker:
         """``blur_window`` of each source (n, c+2m, c+2m, 3) at its place, on ``device``: (n, 3, c, c)."""
         n, side = srcs.shape[0], srcs.shape[1]
         c, g = side - 2 * self.margin, self.g
-        if self._kernels is None or self._kernels.device != device:
+        if self._kernels is None or self._kernels.device.type != torch.device(device).type:
             # conv2d correlates: flip each PSF to convolve, as ``synth.degrade.convolve`` does
             self._kernels = torch.from_numpy(np.stack([k[::-1, ::-1] for k in self.psfs]).copy())[:, None].float().to(device)
         lin = torch.from_numpy(srcs).to(device).permute(0, 3, 1, 2).clamp(0, 1).pow(GAMMA)
