@@ -19,30 +19,21 @@ from deblurcli.cli.bench_cmd import _models
 from deblurcli.engine.runner import Runner, RunConfig, _autocast, _Graph
 
 
-def _ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+def _ms(fn, runs: int, events: bool = True) -> float:  # type: ignore[no-untyped-def]
+    """Median ms of ``fn`` after 3 warm-ups: by CUDA events (GPU time), or wall clock between
+    synchronisations (``events=False``: host work included)."""
     for _ in range(3):
         fn()
     times = []
     for _ in range(runs):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        t = time.perf_counter()
         a.record()
         fn()
         b.record()
         b.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times)
-
-
-def _wall_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(runs):
-        torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        times.append((time.perf_counter() - t) * 1e3)
+        times.append(a.elapsed_time(b) if events else (time.perf_counter() - t) * 1e3)
     return statistics.median(times)
 
 
@@ -76,14 +67,14 @@ def main() -> None:
                     r[f"graph vs eager max diff {prec}"] = float((g(x, {}).float() - ref).abs().max())
                 except RuntimeError as e:
                     print(mid, prec, "graph failed:", e)
-            r[f"restore {prec} eager ms"] = _wall_ms(lambda: runner.restore(img), a.runs)
+            r[f"restore {prec} eager ms"] = _ms(lambda: runner.restore(img), a.runs, events=False)
             gr = runner.with_config(cuda_graph=True)
-            r[f"restore {prec} graph ms"] = _wall_ms(lambda: gr.restore(img), a.runs)
-        r["upload float32 ms"] = _wall_ms(lambda: host.to(dev), a.runs)
+            r[f"restore {prec} graph ms"] = _ms(lambda: gr.restore(img), a.runs, events=False)
+        r["upload float32 ms"] = _ms(lambda: host.to(dev), a.runs, events=False)
         pinned = host.pin_memory()
-        r["upload float32 pinned ms"] = _wall_ms(lambda: pinned.to(dev, non_blocking=True), a.runs)
+        r["upload float32 pinned ms"] = _ms(lambda: pinned.to(dev, non_blocking=True), a.runs, events=False)
         y = torch.zeros_like(host, device=dev)
-        r["download float32 ms"] = _wall_ms(lambda: y.cpu(), a.runs)
+        r["download float32 ms"] = _ms(lambda: y.cpu(), a.runs, events=False)
         out[mid] = r
         for k, v in r.items():
             print(f"{mid:14s} {k:32s} {v:8.3f}")

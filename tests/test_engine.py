@@ -116,8 +116,8 @@ def test_lite_dpa_with_prior_tiled_equals_untiled() -> None:
 
 
 def test_whole_image_path_on_the_device_matches_the_tile_path() -> None:
-    """The one-tile path that GPUs take (layout and padding on the device) gives the tile path's output,
-    with a prior too; run here on the CPU, where ``restore`` itself takes the tile path."""
+    """The one-tile path (layout and padding on the device) gives the tile path's output, with a prior
+    too."""
     torch.manual_seed(0)
     m = perturb(build("dpa", {"unshuffle": 2}), scale=0.03)
     g = torch.Generator().manual_seed(1)
@@ -125,7 +125,7 @@ def test_whole_image_path_on_the_device_matches_the_tile_path() -> None:
     r = Runner(m, RunConfig(precision="fp32", tile=None))
     img = _image(203, 317)  # not a multiple of the net's: padded on the device
     for c in (None, cond):
-        ref = r.restore(img, c)
+        ref = r._run_tiles(torch.from_numpy(img).permute(2, 0, 1)[None], r.plan(203, 317, None), c, None)
         out = r._whole(img, c)
         assert out.shape == img.shape and out.flags.c_contiguous
         assert np.abs(out - ref).max() <= 1e-5

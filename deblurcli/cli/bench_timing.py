@@ -49,7 +49,8 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
                                        peaks.get(str(runner.dtype).replace("torch.", "")), _cond(arch, model))
                         results.append(r)
     graphs = "; CUDA graphs" if cuda_graph and dev.type == "cuda" else ""
-    where = machine().get("cuda_device", "") if dev.type == "cuda" else machine()["cpu"]
+    box = machine()
+    where = box.get("cuda_device", "") if dev.type == "cuda" else box["cpu"]
     table = Table(title=f"deblur bench — {where} ({dev}{graphs}); matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
     for col in ("model", "size", "prec", "tile", "ms (median ± IQR)", "MP/s", "s/MP", "peak MB", "params", "GFLOP/MP", "GFLOP/s", "% peak"):
         table.add_column(col, justify="right" if col not in ("model", "size", "prec") else "left")
@@ -64,7 +65,7 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
             console.print(f"[green]recommended[/] for {mid}: --precision {best.precision} --tile {best.tile or 'none'} "
                           f"({best.s_per_mp:.3f} s/MP, peak {best.peak_mb:.0f} MB)")
     if json_file:
-        json_file.write_text(json.dumps({"machine": machine() | {"device": str(dev)}, "cuda_graph": bool(graphs), "matmul_peak_gflops": peaks,
+        json_file.write_text(json.dumps({"machine": box | {"device": str(dev)}, "cuda_graph": bool(graphs), "matmul_peak_gflops": peaks,
                                          "results": [r.as_dict() for r in results]}, indent=2))
         console.print(f"wrote {json_file}")
 

@@ -164,8 +164,9 @@ class Runner:
         if self.cfg.channels_last and self.device.type != "mps":
             x = x.contiguous(memory_format=torch.channels_last)
         kw = {k: [t.to(self.device) for t in v] if isinstance(v, list) else v.to(self.device) for k, v in kwargs.items()}
-        if self.cfg.cuda_graph and self.device.type == "cuda":
-            y = self._replay(x, kw)
+        g = self._graph(x, kw) if self.cfg.cuda_graph and self.device.type == "cuda" else None
+        if g is not None:
+            y = g(x, kw)
         else:
             with _autocast(self.device, self.dtype):
                 y = self.model(x, **kw)
@@ -174,7 +175,7 @@ class Runner:
 
     def _whole(self, rgb: np.ndarray, cond: Condition | None) -> np.ndarray:
         """The whole image as one tile with the layout changes and padding done on the device, so that
-        only the image itself crosses to it and back (a GPU restores 1280x720 in a few ms, and the host
+        only the image itself crosses to a GPU and back (it restores 1280x720 in a few ms, and the host
         copies were half of it: scripts/gpu_breakdown.py)."""
         h, w = rgb.shape[:2]
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(self.device).permute(2, 0, 1)[None]
@@ -183,10 +184,10 @@ class Runner:
         y = self._forward(x, kwargs, keep=True)
         return y[0, :, :h, :w].permute(1, 2, 0).contiguous().cpu().numpy()
 
-    def _replay(self, x: torch.Tensor, kw: dict[str, Any]) -> torch.Tensor:
-        """The forward pass through the CUDA graph recorded for these input shapes (recorded now if
-        new); eager where recording failed."""
-        key = (tuple(x.shape), tuple((k, tuple(tuple(t.shape) for t in (v if isinstance(v, list) else [v]))) for k, v in kw.items()))
+    def _graph(self, x: torch.Tensor, kw: dict[str, Any]) -> "_Graph | None":
+        """The CUDA graph recorded for these input shapes (recorded now if new); None where recording
+        failed (the net then runs eagerly)."""
+        key = tuple(tuple(t.shape) for t in [x, *_flat(kw)])
         if key not in self._graphs:
             if len(self._graphs) >= MAX_GRAPHS:  # a folder of many sizes: keep the newest shapes' graphs only
                 del self._graphs[next(iter(self._graphs))]
@@ -197,11 +198,7 @@ class Runner:
                     raise
                 log.warning("CUDA graph recording failed (%s); running eagerly", e)
                 self._graphs[key] = None
-        g = self._graphs[key]
-        if g is None:
-            with _autocast(self.device, self.dtype):
-                return self.model(x, **kw)
-        return g(x, kw)
+        return self._graphs[key]
 
     def _run_tiles(self, img: torch.Tensor, p: Plan, cond: Condition | None,
                    progress: Callable[[int, int], None] | None) -> np.ndarray:
@@ -222,10 +219,6 @@ class Runner:
                     parts = [cond.for_tile(t.y0, t.y0 + x.shape[-2], t.x0, t.x0 + x.shape[-1], h, w, self.level_scale) for t in chunk]
                     kwargs = {k: _cat([pt[k] for pt in parts]) for k in parts[0]}
                 y = self._forward(x, kwargs)[..., : shape[0], : shape[1]]
-                if len(tiles) == 1:  # the whole image in one tile: its blend weights are all 1
-                    if progress:
-                        progress(1, 1)
-                    return np.ascontiguousarray(y[0].permute(1, 2, 0).numpy())
                 if out is None:
                     # Allocated once the first tile's activations are freed: it then reuses their
                     # already-faulted memory instead of faulting in fresh pages (0.3 s per 12 MP photo).
@@ -250,7 +243,7 @@ class Runner:
         while True:
             try:
                 p = self.plan(rgb.shape[0], rgb.shape[1], t)
-                if len(p.tiles) == 1 and self.device.type != "cpu":
+                if len(p.tiles) == 1:  # its blend weights are all 1
                     out = self._whole(rgb, cond)
                     if progress:
                         progress(1, 1)
@@ -288,12 +281,15 @@ class _Graph:
             self.y = model(self.x, **self.kw)
 
     def __call__(self, x: torch.Tensor, kw: dict[str, Any]) -> torch.Tensor:
-        self.x.copy_(x)
-        for k, v in kw.items():
-            for dst, src in zip(self.kw[k] if isinstance(v, list) else [self.kw[k]], v if isinstance(v, list) else [v]):
-                dst.copy_(src)
+        for dst, src in zip([self.x, *_flat(self.kw)], [x, *_flat(kw)]):
+            dst.copy_(src)
         self.graph.replay()
         return self.y  # overwritten by the next replay: the caller copies it out
+
+
+def _flat(kw: dict[str, Any]) -> list[torch.Tensor]:
+    """The tensors of a forward pass's keyword arguments (each a tensor or a list of them), in order."""
+    return [t for v in kw.values() for t in (v if isinstance(v, list) else [v])]
 
 
 def _cat(vals: list[Any]) -> Any:
