@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,29 @@ def test_adapt_changes_a_copy_of_the_dpa_net_only(module) -> None:  # type: igno
     assert all(torch.equal(v, again[k]) for k, v in w.items())  # seeded: reproducible
     tuned = apply_adapted(build("dpa", TINY["dpa"]), w)
     assert torch.equal(tuned.dpa.state_dict()[next(iter(w))], next(iter(w.values())))
+
+
+def test_ema_returns_the_moving_average_of_the_steps_weights(module) -> None:  # type: ignore[no-untyped-def]
+    model, img, psfs, levels = module
+    cfg = AdaptConfig(steps=2, batch=2, crop=32, lr=1e-3, noise=0.02)
+    w0 = {k: v.detach().clone() for k, v in model.dpa.state_dict().items()}
+    w1 = adapt(model, img, psfs, levels, replace(cfg, steps=1), [img[:, ::-1]])  # step 1 of 2: the same lr, batch
+    w2 = adapt(model, img, psfs, levels, cfg, [img[:, ::-1]])
+    avg = adapt(model, img, psfs, levels, replace(cfg, ema=0.5), [img[:, ::-1]])
+    for k, v in avg.items():
+        torch.testing.assert_close(v, 0.25 * w0[k] + 0.25 * w1[k] + 0.5 * w2[k], atol=1e-6, rtol=1e-5)
+    assert any(not torch.allclose(v, w2[k]) for k, v in avg.items())
+
+
+def test_photos_are_read_from_subfolders_too(tmp_path: Path) -> None:
+    from deblurcli.calibrate.adapt import load_photos
+
+    for i, sub in enumerate(["a", "b/c", ".hidden"]):
+        (tmp_path / sub).mkdir(parents=True)
+        Image.fromarray(np.full((8, 8, 3), 40 * (i + 1), np.uint8)).save(tmp_path / sub / f"{i}.png")
+    photos, _ = load_photos(tmp_path, AdaptConfig())
+    assert [int(p[0, 0, 0]) for p in photos] == [40, 80]  # sorted by path, the hidden folder left out
+    assert len(load_photos(tmp_path, AdaptConfig(max_photos=1))[0]) == 1
 
 
 def test_adapt_with_worker_processes_is_reproducible_for_a_given_count(module) -> None:  # type: ignore[no-untyped-def]

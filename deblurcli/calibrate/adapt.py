@@ -63,6 +63,9 @@ class AdaptConfig:
     # (``jpeg_share``: `deblur calibrate` reads it off the file).
     jpeg: float = 0.0
     loss: Literal["l1", "l2"] = "l2"  # l2: mean squared error, what PSNR measures
+    # Decay of an exponential moving average of the adapted weights, kept in float32 and returned instead
+    # of the last step's weights; 0: the last step's weights.
+    ema: float = 0.0
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
@@ -256,15 +259,35 @@ def adapt(model: nn.Module, sharp: np.ndarray, psfs: np.ndarray, levels: list[to
     maker = PairMaker(sharp, psfs, levels, cfg, int(net.multiple), net.level_scale(0), photos, blur)
     dtype = pick_precision("auto", device)
     batches = _batches(maker, cfg.seed, workers, device)
+    avg = _Average(net.dpa, cfg.ema) if cfg.ema > 0 else None
     try:
-        _train(net, opt, batches, cfg, device, dtype, progress)
+        _train(net, opt, batches, cfg, device, dtype, progress, avg)
     finally:
         batches.close()  # stops the workers, if any
-    return {k: v.detach().float().cpu().contiguous() for k, v in net.dpa.state_dict().items()}
+    weights = avg.state if avg is not None else net.dpa.state_dict()
+    return {k: v.detach().float().cpu().contiguous() for k, v in weights.items()}
+
+
+class _Average:
+    """An exponential moving average of a module's parameters (``AdaptConfig.ema``); its buffers, if
+    any, are the module's own."""
+
+    def __init__(self, module: nn.Module, decay: float) -> None:
+        self.module, self.decay = module, decay
+        self.names = [n for n, _ in module.named_parameters()]
+        self.avg = [p.detach().float().clone() for _, p in module.named_parameters()]
+
+    def update(self) -> None:
+        torch._foreach_lerp_(self.avg, [p.detach().float() for p in self.module.parameters()], 1 - self.decay)
+
+    @property
+    def state(self) -> dict[str, torch.Tensor]:
+        return {**self.module.state_dict(), **dict(zip(self.names, self.avg))}
 
 
 def _train(net: nn.Module, opt: torch.optim.Optimizer, batches: Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]],
-           cfg: AdaptConfig, device: torch.device, dtype: torch.dtype, progress: Callable[[int, int], None] | None) -> None:
+           cfg: AdaptConfig, device: torch.device, dtype: torch.dtype, progress: Callable[[int, int], None] | None,
+           avg: _Average | None = None) -> None:
     for i in range(cfg.steps):
         x, y, prior = next(batches)
         x, y, prior = x.to(device), y.to(device), [p.to(device) for p in prior]
@@ -277,6 +300,8 @@ def _train(net: nn.Module, opt: torch.optim.Optimizer, batches: Iterator[tuple[t
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if avg is not None:
+            avg.update()
         if progress:
             progress(i + 1, cfg.steps)
 
@@ -288,9 +313,10 @@ def apply_adapted(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Modu
 
 
 def load_photos(folder: Path, cfg: AdaptConfig) -> tuple[list[np.ndarray], list[str]]:
-    """Up to ``cfg.max_photos`` sharp photos from ``folder`` (sorted), each shrunk to ``cfg.photo_side``
-    px on its long side (sources only: shrinking makes them sharper still) and kept as 8-bit RGB (200
-    photos of 1024×768: 470 MB), and the messages of the files that could not be read (skipped)."""
+    """Up to ``cfg.max_photos`` sharp photos from ``folder`` and its subfolders (sorted by path, hidden
+    ones left out), each shrunk to ``cfg.photo_side`` px on its long side (sources only: shrinking makes
+    them sharper still) and kept as 8-bit RGB (200 photos of 1024×768: 470 MB), and the messages of the
+    files that could not be read (skipped)."""
     import cv2
 
     from ..errors import DeblurError, UsageError
@@ -298,7 +324,8 @@ def load_photos(folder: Path, cfg: AdaptConfig) -> tuple[list[np.ndarray], list[
 
     if not folder.is_dir():
         raise UsageError(f"--adapt-images {folder}: not a folder", "give a folder of sharp photos")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"))
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     if not files:
         raise UsageError(f"{folder}: no photos (.jpg, .png, .tif, .webp) to adapt with")
     out: list[np.ndarray] = []
