@@ -25,7 +25,7 @@ def calibrate(
     weights: WeightsPath = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing prior file.")] = False,
     max_megapixels: Annotated[float, typer.Option(help="Refuse larger images.")] = 200.0,
-    adapt_images: Annotated[Path | None, typer.Option(help="A folder of sharp photos (any camera, e.g. stopped down): also fine-tune "
+    adapt_images: Annotated[Path | None, typer.Option(help="A folder of sharp photos, subfolders included (any camera, e.g. stopped down): also fine-tune "
                                                        "the DPA net to this camera on them and crops of SHARP, blurred with the "
                                                        "estimated PSF field (minutes; stored in the prior file).")] = None,
     adapt_steps: Annotated[int, typer.Option(min=1, help="With --adapt-images: fine-tuning steps (4 crops of 256 px each; about 8 min with dpa-compact on 2 CPU cores).")] = 600,
