@@ -50,7 +50,7 @@ def bench(
     calibration: Annotated[bool, typer.Option(help="Calibrated vs blind vs uniform prior vs PSF-field on simulated camera modules.")] = False,
     defocus: Annotated[bool, typer.Option(help="Defocus table: estimator error, SVBR-Net with true/estimated map, blind model.")] = False,
     adapt_images: Annotated[Path | None, typer.Option(help="--calibration: also adapt the net to each module on these sharp photos, as `deblur calibrate --adapt-images` does (minutes per module).")] = None,
-    adapt_steps: Annotated[int, typer.Option(min=1, help="--calibration with --adapt-images: fine-tuning steps.")] = 600,
+    adapt_steps: Annotated[int, typer.Option(min=1, help="--calibration with --adapt-images: fine-tuning steps.")] = 1000,
     chart: Annotated[bool, typer.Option(help="--calibration: calibrate each module with a chart (`deblur chart`) instead of a photo.")] = False,
     count: Annotated[int, typer.Option(help="Images per set for the quality tables.")] = 12,
     debug: Debug = False,

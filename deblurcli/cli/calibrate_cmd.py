@@ -28,7 +28,7 @@ def calibrate(
     adapt_images: Annotated[Path | None, typer.Option(help="A folder of sharp photos, subfolders included (any camera, e.g. stopped down): also fine-tune "
                                                        "the DPA net to this camera on them and crops of SHARP, blurred with the "
                                                        "estimated PSF field (minutes; stored in the prior file).")] = None,
-    adapt_steps: Annotated[int, typer.Option(min=1, help="With --adapt-images: fine-tuning steps (4 crops of 256 px each; about 8 min with dpa-compact on 2 CPU cores).")] = 600,
+    adapt_steps: Annotated[int, typer.Option(min=1, help="With --adapt-images: fine-tuning steps (4 crops of 256 px each; about 13 min with dpa-compact on 2 CPU cores).")] = 1000,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps: where --adapt-images fine-tunes the net.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     debug: Debug = False,
