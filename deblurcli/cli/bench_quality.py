@@ -49,7 +49,7 @@ def _print(table: ev.Table, title: str) -> dict:
 
 def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: bool, defocus: bool, quality: bool,
                 count: int, device: str, json_file: Path | None, adapt_images: Path | None = None,
-                adapt_steps: int = 600, chart: bool = False) -> None:
+                adapt_steps: int = 1000, chart: bool = False) -> None:
     from ..hub.registry import load_registry
     from .bench_cmd import _models
 
