@@ -277,15 +277,14 @@ class _Average:
 
     def __init__(self, module: nn.Module, decay: float) -> None:
         self.module, self.decay = module, decay
-        self.names = [n for n, _ in module.named_parameters()]
-        self.avg = [p.detach().float().clone() for _, p in module.named_parameters()]
+        self.avg = {n: p.detach().float().clone() for n, p in module.named_parameters()}
 
     def update(self) -> None:
-        torch._foreach_lerp_(self.avg, [p.detach().float() for p in self.module.parameters()], 1 - self.decay)
+        torch._foreach_lerp_(list(self.avg.values()), [p.detach().float() for p in self.module.parameters()], 1 - self.decay)
 
     @property
     def state(self) -> dict[str, torch.Tensor]:
-        return {**self.module.state_dict(), **dict(zip(self.names, self.avg))}
+        return {**self.module.state_dict(), **self.avg}
 
 
 def _train(net: nn.Module, opt: torch.optim.Optimizer, batches: Iterator[tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]],
