@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import DeblurError, OutputExistsError, UsageError
-from .io.images import EXT_FOR, FORMATS, Photo, read_photo, write_photo
+from .io.images import EXT_FOR, FORMATS, Photo, check_writable, read_photo, write_photo
 
 IMAGE_EXTS = tuple(FORMATS)
 OutFormat = Literal["same", "png", "jpg", "tiff", "webp"]
@@ -141,6 +141,15 @@ def compare_path(dest: Path) -> Path:
     return dest.with_name(f"{dest.stem}_compare{dest.suffix}")
 
 
+def _unwritable(dest: Path) -> str:
+    """Why ``dest`` cannot be written (found before any network runs), or ''."""
+    try:
+        check_writable(dest.parent)
+    except DeblurError as e:
+        return str(e) + (f" ({e.hint})" if e.hint else "")
+    return ""
+
+
 def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list[Job]]:
     """Results for the jobs that are settled before any work (bad input, output exists) and the rest."""
     settled: list[FileResult] = []
@@ -148,6 +157,8 @@ def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list
     for j in jobs:
         if j.error:
             settled.append(FileResult(j.src, j.dest, "failed", j.error))
+        elif j.dest is not None and (why := _unwritable(j.dest)):
+            settled.append(FileResult(j.src, j.dest, "failed", why))
         elif j.dest is not None and j.dest.exists() and not opts.overwrite:
             if opts.skip_existing:
                 settled.append(FileResult(j.src, j.dest, "skipped", "output exists (--skip-existing)"))
@@ -207,18 +218,18 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
                 restored = process(job, photo, on_tiles or (lambda d, n: None))
                 out = photo.with_pixels(blend(photo, restored, opts.strength))
                 if pending is not None:
-                    yield _finish(*pending)
+                    yield _finish(*pending, opts.skip_existing)
                 pending = (writer.submit(_write, photo, out, job.dest, opts), res)
                 res.warnings = out.warnings
             except DeblurError as e:
                 res.status, res.reason = "failed", str(e) + (f" ({e.hint})" if e.hint else "")
-            except (OSError, ValueError, RuntimeError, MemoryError) as e:
+            except Exception as e:  # noqa: BLE001 — one file's fault, whatever it is, never ends the batch
                 res.status, res.reason = "failed", f"{type(e).__name__}: {e}"
             res.seconds = time.perf_counter() - t0
             if res.status == "failed":
                 yield res
         if pending is not None:
-            yield _finish(*pending)
+            yield _finish(*pending, opts.skip_existing)
     finally:
         reader.close()
         writer.shutdown(wait=True)
@@ -226,15 +237,17 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
 
 def _write(photo: Photo, out: Photo, dest: Path | None, opts: BatchOptions) -> None:
     assert dest is not None
-    write_photo(out, dest, opts.quality)
+    write_photo(out, dest, opts.quality, overwrite=opts.overwrite)
     if opts.compare:
-        write_photo(side_by_side(photo, out), compare_path(dest), opts.quality)
+        write_photo(side_by_side(photo, out), compare_path(dest), opts.quality, overwrite=opts.overwrite)
 
 
-def _finish(fut: Future, res: FileResult) -> FileResult:
+def _finish(fut: Future, res: FileResult, skip_existing: bool = False) -> FileResult:
     try:
         fut.result()
-    except (OSError, ValueError, DeblurError) as e:
+    except OutputExistsError as e:  # another run published it meanwhile: theirs is kept
+        res.status, res.reason = ("skipped" if skip_existing else "failed"), str(e)
+    except Exception as e:  # noqa: BLE001 — an encoder's fault is this file's, never the batch's
         res.status, res.reason = "failed", f"write failed: {e}"
     return res
 

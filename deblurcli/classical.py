@@ -44,7 +44,11 @@ def wiener_linear(lin: np.ndarray, k: np.ndarray, nsr: float = 3e-3, ref: np.nda
     return np.ascontiguousarray(out.permute(1, 2, 0).numpy()).reshape(lin.shape)
 
 
-def wiener(img: np.ndarray, k: np.ndarray, nsr: float = 3e-3) -> np.ndarray:
+def wiener(img: np.ndarray, k: np.ndarray, nsr: float = 3e-3, linear: bool = True) -> np.ndarray:
+    """Wiener deconvolution of a gamma-encoded image, in linear light, or with ``linear=False`` on the
+    sRGB values themselves (for blur that was applied to them)."""
+    if not linear:
+        return np.clip(wiener_linear(img, k, nsr), 0, 1).astype(np.float32)
     return np.clip(to_gamma(np.clip(wiener_linear(to_linear(img), k, nsr), 0, 1)), 0, 1)
 
 

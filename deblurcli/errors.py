@@ -26,6 +26,16 @@ class OutputExistsError(DeblurError):
     hint = "pass --overwrite to replace it or --skip-existing to keep it"
 
 
+class OutputFolderError(DeblurError):
+    """An output cannot be written where it was asked for (permissions, read-only folder)."""
+
+
+class ModelOutputError(DeblurError):
+    """A network produced values that cannot be a picture (not finite, far out of range)."""
+
+    hint = "the checkpoint may be corrupt: run `deblur weights list` to verify it, or pull it again"
+
+
 class WeightsError(DeblurError):
     """A checkpoint cannot be resolved, verified or loaded."""
 

@@ -7,7 +7,7 @@ and simple baselines: unsharp masking, and Wiener deconvolution given the true k
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +17,8 @@ from torch import nn
 from .archs import ARCHS
 from .classical import PSF_STEP_NSR, field_deconvolve, unsharp, wiener
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
-from .metrics import scores
+from .metrics import aligned_scores, scores
+from .synth import foreign
 from .synth.degrade import LensField, degrade, sensor
 
 if TYPE_CHECKING:
@@ -33,15 +34,31 @@ def score(restored: np.ndarray, sharp: np.ndarray) -> tuple[float, float]:
     return float(p[0]), float(s[0])
 
 
+def aligned(restored: np.ndarray, sharp: np.ndarray) -> tuple[float, float, float]:
+    """(PSNR, SSIM, mean-level shift in 1/255) after the best integer shift within ±10 px."""
+    return aligned_scores(to_tensor(restored), to_tensor(sharp))
+
+
 @dataclass
 class Table:
-    """rows[method][set] = (psnr, ssim) means."""
+    """rows[method][set] = (psnr, ssim) means; levels[method][set] = mean-level shift (1/255) where the
+    set is scored with it (the foreign sets)."""
 
     rows: dict[str, dict[str, tuple[float, float]]]
+    levels: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def add(self, method: str, set_name: str, values: list[tuple[float, float]]) -> None:
+    def add(self, method: str, set_name: str, values: list[tuple[float, ...]]) -> None:
         a = np.array(values)
         self.rows.setdefault(method, {})[set_name] = (float(a[:, 0].mean()), float(a[:, 1].mean()))
+        if a.shape[1] > 2:
+            self.levels.setdefault(method, {})[set_name] = float(a[:, 2].mean())
+
+
+def foreign_sets(count: int = 12) -> dict[str, list[dict]]:
+    """The foreign sets (``synth.foreign``) as items of ``quality``; the Wiener baseline gets the true
+    kernel of the synthetic ones."""
+    return {name: [{"kernel": None, "radius": None} | it for it in foreign.build(name, count=count)]
+            for name in foreign.FOREIGN}
 
 
 def degraded_sets(images: list[np.ndarray], kinds: tuple[str, ...], seed: int) -> dict[str, list[dict]]:
@@ -76,15 +93,16 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
     table = Table({})
 
     def add(method: str, name: str, items: list[dict], outs: list[np.ndarray]) -> None:
-        table.add(method, name, [score(o, it["sharp"]) for o, it in zip(outs, items)])
-        if name == "sharp":
+        fn = aligned if foreign.is_foreign(name) else score
+        table.add(method, name, [fn(o, it["sharp"]) for o, it in zip(outs, items)])
+        if name == "sharp" and method != "blurry input":
             table.add(method, NO_HARM, [score(o, it["blur"]) for o, it in zip(outs, items)])
 
     for name, items in sets.items():
-        table.add("blurry input", name, [score(it["blur"], it["sharp"]) for it in items])
+        add("blurry input", name, items, [it["blur"] for it in items])
         add("unsharp mask", name, items, [unsharp(it["blur"]) for it in items])
         if all(it["kernel"] is not None for it in items):
-            table.add("Wiener (true kernel)", name, [score(wiener(it["blur"], it["kernel"]), it["sharp"]) for it in items])
+            add("Wiener (true kernel)", name, items, [wiener(it["blur"], it["kernel"], linear=it.get("linear", True)) for it in items])
     for mid, (model, arch) in models.items():
         runner = Runner(model, run_cfg)
         for name, items in sets.items():

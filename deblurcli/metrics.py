@@ -54,3 +54,26 @@ def scores(restored: torch.Tensor, sharp: torch.Tensor, border: int = BORDER) ->
     r = restored.float().clamp(0, 1)[..., b:-b, b:-b] if b else restored.float().clamp(0, 1)
     s = sharp.float()[..., b:-b, b:-b] if b else sharp.float()
     return psnr(r, s), ssim(r, s)
+
+
+MAX_SHIFT = 10  # foreign sets: scored after the best integer shift within ±10 px (Levin 2009, Köhler 2012)
+
+
+def aligned_scores(restored: torch.Tensor, sharp: torch.Tensor, max_shift: int = MAX_SHIFT) -> tuple[float, float, float]:
+    """(PSNR, SSIM, mean-level shift in 1/255) of one (1, C, H, W) image after the integer shift of
+    ``restored`` within ±``max_shift`` px that gives the lowest MSE; the truth's outer ``max_shift`` px
+    are left out for every shift alike. The level shift is mean(restored − truth) × 255 (a tone check)."""
+    r = max_shift
+    out, ref = restored.float().clamp(0, 1)[0], sharp.float()[0]
+    h, w = ref.shape[-2:]
+    core = ref[:, r : h - r, r : w - r]
+    best, arg = float("inf"), (0, 0)
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            mse = float(((out[:, r + dy : h - r + dy, r + dx : w - r + dx] - core) ** 2).mean())
+            if mse < best:
+                best, arg = mse, (dy, dx)
+    dy, dx = arg
+    o = out[:, r + dy : h - r + dy, r + dx : w - r + dx]
+    p = float(10 * torch.log10(1 / torch.tensor(max(best, 1e-10))))
+    return p, float(ssim(o[None], core[None])[0]), float((o - core).mean()) * 255

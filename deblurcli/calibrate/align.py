@@ -42,6 +42,21 @@ def check_pair(sharp_shape: tuple[int, ...], blur_shape: tuple[int, ...]) -> Non
         raise AlignmentError(f"the calibration images are too small ({ws}×{hs})", "use full-resolution shots")
 
 
+def pair_warnings(sharp: np.ndarray, blur: np.ndarray) -> list[str]:
+    """What a user should know about a calibration pair before trusting its figures: frames of two
+    sizes (the blurred one is registered onto the sharp one's frame) and two (nearly) identical images
+    (no blur to measure: the PSF widths are then the estimator's floor, not the lens)."""
+    notes = []
+    (hs, ws), (hb, wb) = sharp.shape[:2], blur.shape[:2]
+    if (hs, ws) != (hb, wb):
+        notes.append(f"the pair's sizes differ ({ws}×{hs} vs {wb}×{hb}): the blurred shot is resampled onto the sharp "
+                     "one's frame; the PSFs are in SHARP's pixels")
+    elif float(np.abs(sharp - blur).mean()) < 0.5 / 255:
+        notes.append("the two images are (nearly) identical: there is no blur to measure, so the PSF widths "
+                     "reported are the estimator's floor, not your lens")
+    return notes
+
+
 def _features(g: np.ndarray):  # type: ignore[no-untyped-def]
     try:
         det = cv2.SIFT_create(nfeatures=4000)

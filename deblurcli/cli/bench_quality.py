@@ -35,16 +35,35 @@ def _images(folder: Path | None, val: bool, count: int, size: int = 256) -> list
     return out
 
 
+FOREIGN_PER_KERNEL = 12  # CBSD68 photos per foreign kernel, whatever --count says (the issue's protocol)
+
+
 def _print(table: ev.Table, title: str) -> dict:
-    sets = sorted({s for row in table.rows.values() for s in row})
+    """Print ``table`` (foreign sets first, with their mean-level shift in 1/255) and return it as JSON."""
+    from ..synth.foreign import is_foreign
+
+    sets = sorted({s for row in table.rows.values() for s in row}, key=lambda s: (not is_foreign(s), s))
     t = Table(title=title)
     t.add_column("method")
     for s in sets:
-        t.add_column(f"{s} PSNR / SSIM", justify="right")
-    for method, row in table.rows.items():
-        t.add_row(method, *[f"{row[s][0]:.2f} / {row[s][1]:.3f}" if s in row else "—" for s in sets])
+        t.add_column(f"{s} PSNR / SSIM" + (" (level)" if is_foreign(s) else ""), justify="right")
+
+    def cell(method: str, s: str) -> str:
+        row = table.rows[method]
+        if s not in row:
+            return "—"
+        lev = table.levels.get(method, {}).get(s)
+        return f"{row[s][0]:.2f} / {row[s][1]:.3f}" + (f" ({lev:+.1f})" if lev is not None else "")
+
+    for method in table.rows:
+        t.add_row(method, *[cell(method, s) for s in sets])
     console.print(t)
-    return {m: {s: {"psnr": v[0], "ssim": v[1]} for s, v in row.items()} for m, row in table.rows.items()}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for m, row in table.rows.items():
+        out[m] = {s: {"psnr": v[0], "ssim": v[1]} for s, v in row.items()}
+        for s, lev in table.levels.get(m, {}).items():
+            out[m][s]["level_255"] = lev
+    return out
 
 
 def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: bool, defocus: bool, quality: bool,
@@ -60,8 +79,9 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     if quality:
         models = _models(ids)
         sets = ev.degraded_sets(imgs, ("motion", "lens", "defocus", "sharp"), seed=2024)
-        if val:  # real blur needs the data root's 240 fps clip
+        if val:  # real blur needs the data root's 240 fps clip; the foreign sets lead the table
             sets["frames"] = ev.frame_items(len(imgs))
+            sets = ev.foreign_sets(FOREIGN_PER_KERNEL) | sets
         with console.status("measuring …") as st:
             table = ev.quality(models, sets, cfg, lambda s: st.update(s))  # type: ignore[arg-type]
         report["quality"] = _print(table, f"quality on {report['images']} ({len(imgs)} images per set)")

@@ -43,11 +43,14 @@ def calibrate(
     from ..calibrate.preview import render
     from ..io.images import Photo, read_photo, write_photo
     from ..models.loader import load_model
+    from ..calibrate.align import pair_warnings
     from .common import out
 
     if output.exists() and not overwrite:
         raise OutputExistsError(f"{output} exists", "pass --overwrite to replace it")
     s, b = read_photo(sharp, max_megapixels), read_photo(blur, max_megapixels)
+    for msg in pair_warnings(s.rgb(), b.rgb()):
+        console.print(f"[yellow]warning[/] {msg}")
     net, entry = load_model(model, "calibrate", weights)
     with console.status("aligning the pair and estimating the prior …"):
         cal = run(net, s.rgb(), b.rgb(), psf_grid)

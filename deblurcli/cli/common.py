@@ -28,8 +28,8 @@ WeightsPath = Annotated[Path | None, typer.Option("--weights", help="Use this .s
 Device = Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")]
 CudaGraph = Annotated[bool, typer.Option(help="On CUDA: record each tile shape's forward pass once as a CUDA graph and replay it (small nets are launch-bound on big GPUs: `deblur bench --cuda-graph`).")]
 PrecisionOpt = Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on CPUs with bf16 units and on CUDA).")]
-TileOpt = Annotated[str, typer.Option(help="Tile side in px, or 'auto' (bounded memory), or 'none' (whole image).")]
-Overlap = Annotated[int | None, typer.Option(help="Context px around each tile (default: the model's receptive field).")]
+TileOpt = Annotated[str, typer.Option(help="Tile side in px (≥ 64), 'auto' (bounded memory), or 'none' / 0 (whole image at once).")]
+Overlap = Annotated[int | None, typer.Option(min=0, help="Context px around each tile (default: the model's measured context; less may show seams).")]
 Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")]
 Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (JPEG: 4:4:4 chroma).")]
@@ -38,7 +38,7 @@ SkipExisting = Annotated[bool, typer.Option(help="Skip files whose output exists
 Strength = Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")]
 Batch = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
 Compare = Annotated[bool, typer.Option(help="Also write <output>_compare.<ext>: before | after.")]
-MaxMP = Annotated[float, typer.Option(help="Refuse photos larger than this many megapixels.")]
+MaxMP = Annotated[float, typer.Option(min=0.01, help="Refuse photos larger than this many megapixels.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and resolution steps.")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")]
 Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
@@ -74,7 +74,9 @@ def parse_size(s: str) -> tuple[int, int]:
     return w, h
 
 
-def check_batch_options(overwrite: bool, skip_existing: bool, fmt: str) -> None:
+def check_batch_options(overwrite: bool, skip_existing: bool, fmt: str, suffix: str) -> None:
+    if any(c in suffix for c in "/\\\0"):
+        raise UsageError(f"--suffix {suffix!r}: a suffix cannot contain a path separator", "use -o to choose a folder")
     if overwrite and skip_existing:
         raise UsageError("--overwrite and --skip-existing contradict each other")
     if fmt not in ("same", "png", "jpg", "tiff", "webp"):

@@ -53,7 +53,7 @@ def deblur(
         raise UsageError(f"--method {method!r}: expected dpa or psf")
     if method == "psf" and prior is None:
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
-    check_batch_options(overwrite, skip_existing, format)
+    check_batch_options(overwrite, skip_existing, format, suffix)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads

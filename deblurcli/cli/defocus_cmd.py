@@ -53,7 +53,7 @@ def defocus(
     setup_logging(debug)
     if estimator not in ESTIMATORS:
         raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
-    check_batch_options(overwrite, skip_existing, format)
+    check_batch_options(overwrite, skip_existing, format, suffix)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
@@ -76,7 +76,7 @@ def defocus(
     except BaseException:
         reader.close()
         raise
-    from ..defocus.mapfile import preview, read_blur_map, write_blur_map
+    from ..defocus.mapfile import preview, read_blur_map, to_trained_range, write_blur_map
     from ..engine.runner import BlurMap
     from ..io.images import write_photo
 
@@ -87,6 +87,6 @@ def defocus(
             dest = job.dest
             write_blur_map(radius, dest.with_name(dest.stem + "_blurmap.png"))
             write_photo(Photo(preview(radius)), dest.with_name(dest.stem + "_blurmap_preview.png"))
-        return runner.restore(photo.rgb(), BlurMap(radius), progress=on_tiles)
+        return runner.restore(photo.rgb(), BlurMap(to_trained_range(radius, photo.warnings)), progress=on_tiles)
 
     run_photos(jobs, process, opts, quiet, as_json, "defocus", reader)

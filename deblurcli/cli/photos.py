@@ -32,8 +32,13 @@ def make_runner(model, device: str, precision: str, tile: str, overlap: int | No
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
     t = parse_tile(tile)
+    if overlap is not None and overlap < 0:
+        raise UsageError(f"--overlap {overlap}: must be 0 or more")
     runner = Runner(model, RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU, context=overlap, batch=batch,
                                       cuda_graph=cuda_graph))  # type: ignore[arg-type]
+    if overlap is not None and overlap < runner.context_default and t is not None:
+        console.print(f"[yellow]warning[/] --overlap {overlap} is below this model's measured context "
+                      f"({runner.context_default} px): tile seams may show")
     if t == "auto":
         return runner.with_config(tile=auto_tile(runner))
     return runner if t is None else runner.with_config(tile=t)

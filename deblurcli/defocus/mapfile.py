@@ -61,3 +61,19 @@ def preview(radius: np.ndarray, vmax: float = 6.0) -> np.ndarray:
         cv2.putText(bar, label, (27, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     rgb = cv2.cvtColor(np.concatenate([c, bar], 1), cv2.COLOR_BGR2RGB)
     return rgb.astype(np.float32) / 255
+
+
+def to_trained_range(radius: np.ndarray, notes: list[str]) -> np.ndarray:
+    """A blur map clamped to the radii SVBR-Net was trained on (``synth.degrade.disk_levels``: 0.5-6 px),
+    with a note saying how much of the photo lay outside (a 20 px map wrecked the photo, exit 0).
+    A map with values that are not finite or below 0 is refused."""
+    from ..synth.degrade import disk_levels
+
+    if not np.isfinite(radius).all() or float(radius.min()) < 0:
+        raise InputError("the blur map has negative or non-finite radii", "radii are disk radii in px, 0 or more")
+    lo, hi = float(disk_levels()[0]), float(disk_levels()[-1])
+    above = float((radius > hi * 1.05).mean())
+    if above > 0:
+        notes.append(f"blur map: {100 * above:.0f}% of the photo has radii above {hi:g} px (up to {float(radius.max()):.1f}), "
+                     f"beyond what the network was trained on: clamped to {hi:g} px, so those parts stay partly blurred")
+    return np.clip(radius, lo, hi).astype(np.float32)

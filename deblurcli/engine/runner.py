@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..archs._blocks import pad_to_multiple
-from ..errors import UsageError
+from ..errors import ModelOutputError, UsageError
 from .fuse import fold_batchnorm
 from .tiling import Plan, Tile, plan
 
@@ -97,18 +97,35 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+DEVICE_HINTS = {"gpu": "cuda", "nvidia": "cuda", "apple": "mps", "metal": "mps"}
+
+
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
+    """The device a --device name means: auto | cpu | cuda | cuda:N | mps; anything else, or a device
+    that is not here, is a ``UsageError`` with a hint (never a traceback)."""
+    n = name.strip().lower()
+    if n == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available", "use --device cpu or auto")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UsageError("--device mps: no Apple GPU is available", "use --device cpu or auto")
-    return torch.device(name)
+    if n in DEVICE_HINTS:
+        raise UsageError(f"--device {name!r}: unknown device name", f"did you mean --device {DEVICE_HINTS[n]}?")
+    if n.isdigit():
+        raise UsageError(f"--device {name!r}: unknown device name", f"did you mean --device cuda:{n}?")
+    kind, _, index = n.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit()):
+        raise UsageError(f"--device {name!r}: unknown device name", "use auto, cpu, cuda, cuda:N or mps")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: no CUDA device is available", "use --device cpu or auto")
+        if index and int(index) >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError(f"--device {name}: no Apple GPU is available", "use --device cpu or auto")
+    return torch.device(n)
 
 
 def pick_precision(p: Precision, device: torch.device) -> torch.dtype:
@@ -135,6 +152,22 @@ def _is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
 
 
+# A restoration net's output may overshoot [0, 1] a little at edges; this far out, over more than
+# OUT_OF_RANGE_SHARE of the pixels, it is no picture (a corrupt checkpoint gave all-black, exit 0).
+OUT_OF_RANGE = 0.5
+OUT_OF_RANGE_SHARE = 0.01
+
+
+def check_output(y: torch.Tensor) -> None:
+    """Raise ``ModelOutputError`` for a network output that cannot be a picture: a value that is not
+    finite, or more than ``OUT_OF_RANGE_SHARE`` of the values beyond [-0.5, 1.5]."""
+    if not bool(torch.isfinite(y).all()):
+        raise ModelOutputError("the network produced non-finite values (NaN or infinity)")
+    far = ((y < -OUT_OF_RANGE) | (y > 1 + OUT_OF_RANGE)).float().mean()
+    if float(far) > OUT_OF_RANGE_SHARE:
+        raise ModelOutputError(f"the network's output is far outside [0, 1] for {100 * float(far):.0f}% of the values")
+
+
 class Runner:
     """Holds a model on its device and restores whole images tile by tile."""
 
@@ -144,7 +177,8 @@ class Runner:
         self.cfg = cfg
         self.multiple = int(getattr(model, "multiple", 1))
         self.level_scale = model.level_scale(0) if hasattr(model, "level_scale") else 1
-        self.context = cfg.context if cfg.context is not None else default_context(model)
+        self.context_default = default_context(model)
+        self.context = cfg.context if cfg.context is not None else self.context_default
         model, _ = fold_batchnorm(model.eval())
         model = model.to(self.device)
         if cfg.channels_last and self.device.type != "mps":
@@ -170,7 +204,9 @@ class Runner:
         else:
             with _autocast(self.device, self.dtype):
                 y = self.model(x, **kw)
-        y = y.float().clamp(0, 1)
+        y = y.float()
+        check_output(y)
+        y = y.clamp(0, 1)
         return y if keep else y.cpu()
 
     def _whole(self, rgb: np.ndarray, cond: Condition | None) -> np.ndarray:

@@ -129,17 +129,41 @@ def resolve(entry: WeightsEntry, download: bool = True) -> Path:
     return _download(entry)
 
 
+DEFAULT_DEADLINE_S = 300.0  # the whole download; $DEBLUR_DOWNLOAD_TIMEOUT overrides it
+
+
+def deadline_s() -> float:
+    try:
+        return max(float(os.environ.get("DEBLUR_DOWNLOAD_TIMEOUT", DEFAULT_DEADLINE_S)), 0.1)
+    except ValueError:
+        return DEFAULT_DEADLINE_S
+
+
 def _download(entry: WeightsEntry) -> Path:
+    """``hf_hub_download`` under one overall deadline (an endpoint that accepts and never answers, or
+    stalls mid-file, must not hang the tool for minutes); every failure is one ``WeightsError``."""
+    import concurrent.futures as cf
+
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
     assert entry.hub is not None
-    log.debug("weights: downloading %s/%s@%s", entry.hub.repo_id, entry.hub.filename, entry.hub.revision)
+    hub = entry.hub
+    log.debug("weights: downloading %s/%s@%s", hub.repo_id, hub.filename, hub.revision)
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry warnings are not ours to print
+    limit = deadline_s()
+    pool = cf.ThreadPoolExecutor(1, thread_name_prefix="deblur-download")
+    fut = pool.submit(hf_hub_download, hub.repo_id, hub.filename, revision=hub.revision, etag_timeout=min(10.0, limit),
+                      **_hf_kwargs())
+    pool.shutdown(wait=False)  # a stalled transfer is abandoned with the thread, never waited on
     try:
-        p = Path(hf_hub_download(entry.hub.repo_id, entry.hub.filename, revision=entry.hub.revision, **_hf_kwargs()))
+        p = Path(fut.result(timeout=limit))
+    except cf.TimeoutError:
+        raise WeightsError(f"{entry.id}: the download did not finish within {limit:g} s",
+                           "check the network or HF_ENDPOINT; $DEBLUR_DOWNLOAD_TIMEOUT sets the limit") from None
     except LocalEntryNotFoundError as e:
         raise OfflineError(f"{entry.id}: cannot reach the Hugging Face Hub and the file is not cached",
                            f"run `deblur weights pull {entry.id}` where there is network access") from e
-    except (HfHubHTTPError, OSError) as e:
-        raise WeightsError(f"{entry.id}: download failed: {e}") from e
+    except Exception as e:  # noqa: BLE001 — HTTP errors, read timeouts, resets: all one download failure
+        raise WeightsError(f"{entry.id}: download failed ({type(e).__name__}: {e})") from e
     return verify(p, entry, delete_bad=True)

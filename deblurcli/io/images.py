@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import InputError, UsageError
+from ..errors import DeblurError, InputError, OutputExistsError, OutputFolderError, UsageError
 
 Image.MAX_IMAGE_PIXELS = None  # we guard size ourselves (max_megapixels), with a clear message
 ORIENTATION = 0x0112
@@ -107,38 +107,108 @@ def _open(path: Path) -> Image.Image:
         raise InputError(f"{path}: truncated or corrupt image ({e})") from e
 
 
-def _pixels_16(path: Path, gray: bool) -> np.ndarray | None:
-    """16-bit samples of a PNG/TIFF as uint16 H×W×C (RGB order, alpha last), or None if 8-bit."""
-    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if a is None or a.dtype != np.uint16:
-        return None
-    if a.ndim == 2:
-        a = a[..., None]
-    elif a.shape[2] == 3:
-        a = a[..., ::-1]
-    elif a.shape[2] == 4:
-        a = a[..., [2, 1, 0, 3]]
+def _tiff_16(path: Path) -> np.ndarray | None:
+    """16-bit samples of a TIFF's first page as stored (not oriented), H×W×C, or None if not 16-bit
+    RGB/grey (OpenCV 5 reads few TIFFs; Pillow decodes 16-bit RGB as 8 bits)."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as t:
+        page = t.pages[0]
+        if page.dtype != np.uint16 or int(page.photometric) not in (1, 2):  # MINISBLACK, RGB
+            return None
+        a = page.asarray()
+    if a.ndim == 3 and int(page.planarconfig) == 2:  # separate planes: C×H×W
+        a = np.moveaxis(a, 0, -1)
+    return a
+
+
+def _pixels_16(path: Path, fmt: str, gray: bool) -> np.ndarray | None:
+    """16-bit samples of a PNG/TIFF as uint16 H×W×C (RGB order, alpha last), as stored (orientation
+    not applied), or None if 8-bit."""
+    a = None
+    if fmt == "TIFF":
+        try:
+            a = _tiff_16(path)
+        except ValueError:  # a compression tifffile decodes only with imagecodecs (LZW, JPEG …): OpenCV's turn
+            a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if a is not None and a.ndim == 3:
+                a = a[..., ::-1] if a.shape[2] == 3 else a[..., [2, 1, 0, 3]] if a.shape[2] == 4 else a
+        if a is None or a.dtype != np.uint16:
+            return None
+        a = a[..., None] if a.ndim == 2 else a
+    else:
+        a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if a is None or a.dtype != np.uint16:
+            return None
+        if a.ndim == 2:
+            a = a[..., None]
+        elif a.shape[2] == 3:
+            a = a[..., ::-1]
+        elif a.shape[2] == 4:
+            a = a[..., [2, 1, 0, 3]]
     if gray and a.shape[2] in (3, 4):
         a = a[..., [0, 3]] if a.shape[2] == 4 else a[..., :1]
     return np.ascontiguousarray(a)
 
 
+def _png_grey(path: Path) -> bool:
+    """A PNG whose IHDR says grey (colour type 0) or grey + alpha (4): Pillow opens a 16-bit grey +
+    alpha PNG as RGBA, which would turn a grey photo into colour."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return len(head) == 26 and head[12:16] == b"IHDR" and head[25] in (0, 4)
+
+
+def _exif(im: Image.Image, notes: list[str]) -> Image.Exif:
+    """The EXIF block, or an empty one (with a note) when it cannot be parsed: the pixels may be fine."""
+    try:
+        exif = im.getexif()
+        exif.get(ORIENTATION)
+        return exif
+    except Exception as e:  # noqa: BLE001 — Pillow raises SyntaxError, struct.error, … on bad EXIF
+        notes.append(f"EXIF unreadable ({type(e).__name__}): dropped")
+        return Image.Exif()
+
+
+def _orientation(exif: Image.Exif) -> int:
+    try:
+        o = int(exif.get(ORIENTATION, 1) or 1)
+    except (TypeError, ValueError):
+        return 1
+    return o if 1 <= o <= 8 else 1
+
+
 def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
-    """Read a photo upright, with its metadata; raise ``InputError`` with a clear reason otherwise."""
+    """Read a photo upright, with its metadata; raise ``InputError`` with a clear reason otherwise.
+    Whatever a decoder raises becomes this file's ``InputError``: one bad file never stops a batch."""
     path = Path(path)
+    try:
+        with warnings.catch_warnings():  # Pillow warns about odd tags; a bad file fails with its reason below
+            warnings.simplefilter("ignore")
+            return _read(path, max_megapixels)
+    except DeblurError:
+        raise
+    except MemoryError as e:
+        raise InputError(f"{path}: not enough memory to decode it", "free memory or lower --max-megapixels") from e
+    except Exception as e:  # noqa: BLE001 — decoders raise anything (TypeError, SyntaxError, struct.error …)
+        raise InputError(f"{path}: truncated or corrupt image ({type(e).__name__}: {e})") from e
+
+
+def _read(path: Path, max_megapixels: float) -> Photo:
     im = _open(path)
     with im:
         w, h = im.size
         if w * h / 1e6 > max_megapixels:
             raise InputError(f"{path}: {w}×{h} is {w * h / 1e6:.0f} MP, above the {max_megapixels:g} MP limit",
                              "raise it with --max-megapixels if you have the memory")
+        check_memory(path, w * h)
         fmt = im.format or "PNG"
         notes: list[str] = []
         frames = int(getattr(im, "n_frames", 1) or 1)
         if frames > 1 and fmt != "MPO":  # MPO: a camera JPEG whose first picture is the photo itself
             notes.append(f"{frames} frames/pages: only the first is restored")
-        exif = im.getexif()
-        orientation = int(exif.get(ORIENTATION, 1) or 1)
+        exif = _exif(im, notes)
+        stored = _orientation(exif)  # the file's own tag: what raw (OpenCV/tifffile) samples still need
         icc = im.info.get("icc_profile")
         xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
         if isinstance(xmp, str):
@@ -149,14 +219,16 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
             im.load()
         except (OSError, SyntaxError, ValueError) as e:
             raise InputError(f"{path}: truncated or corrupt image data ({e})") from e
-        gray = mode in ("L", "LA", "1", "I", "I;16", "I;16B", "I;16L", "I;16N")
+        # Pillow ≥ 13 applies a TIFF's orientation while loading and drops the tag: what is left in the
+        # tag after loading is what Pillow's pixels still need (never applied twice, whatever the version).
+        pending = _orientation(_exif(im, []))
+        gray = mode in ("L", "LA", "1", "I", "I;16", "I;16B", "I;16L", "I;16N") or (fmt == "PNG" and _png_grey(path))
         has_alpha = mode in ("LA", "RGBA", "PA") or (mode == "P" and "transparency" in im.info)
-        a16 = _pixels_16(path, gray) if fmt in ("PNG", "TIFF") else None
+        a16 = _pixels_16(path, fmt, gray) if fmt in ("PNG", "TIFF") else None
         if a16 is not None:
-            bits = 16
-            arr = a16
+            bits, arr, to_apply = 16, a16, stored
         else:
-            bits = 8
+            bits, to_apply = 8, pending
             if mode == "CMYK":
                 notes.append("CMYK converted to RGB (output is RGB)")
                 icc = None  # a CMYK profile does not describe RGB pixels
@@ -166,16 +238,52 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
             arr = np.asarray(im.convert(target) if im.mode != target else im)
             if arr.ndim == 2:
                 arr = arr[..., None]
-    if exif and orientation != 1:
+    if exif and ORIENTATION in exif:
         exif[ORIENTATION] = 1
-    exif_bytes = exif.tobytes() if len(exif) else None
-    arr = orient(arr, orientation)
+    exif_bytes = _exif_bytes(exif, notes)
+    arr = orient(arr, to_apply)
     nc = 1 if gray else 3
     alpha = arr[..., nc].copy() if arr.shape[2] > nc else None
     scale = 65535.0 if bits == 16 else 255.0
     pixels = arr[..., :nc].astype(np.float32)
     pixels /= scale
-    return Photo(pixels, bits, alpha, icc, exif_bytes, xmp, tuple(dpi) if dpi else None, fmt, notes, orientation)
+    return Photo(pixels, bits, alpha, icc, exif_bytes, xmp, tuple(dpi) if dpi else None, fmt, notes, stored)
+
+
+def _exif_bytes(exif: Image.Exif, notes: list[str]) -> bytes | None:
+    if not len(exif):
+        return None
+    try:
+        return exif.tobytes()
+    except Exception as e:  # noqa: BLE001 — a block Pillow parsed but cannot re-serialise
+        notes.append(f"EXIF could not be re-encoded ({type(e).__name__}): dropped")
+        return None
+
+
+# Peak bytes per pixel of a restore beyond the decoded file: the float32 photo, the float32 result and
+# the blend canvas (3 channels each), and the encoder's integer copy. Measured with scripts/memory_24mp.py.
+BYTES_PER_PIXEL = 3 * 4 * 4
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo in bytes (None where there is no such file)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(path: Path, pixels: int) -> None:
+    """Refuse, before decoding, a photo whose restore would not fit in the free memory."""
+    need = pixels * BYTES_PER_PIXEL
+    free = available_memory()
+    if free is not None and need > free:
+        raise InputError(f"{path}: {pixels / 1e6:.0f} MP needs about {need / 2**30:.1f} GiB, "
+                         f"{free / 2**30:.1f} GiB is free",
+                         "free memory, or split the photo; --max-megapixels refuses such files up front")
 
 
 # ---------------------------------------------------------------------------------------------- write
@@ -207,18 +315,30 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
+def _png_la16(a: np.ndarray) -> bytes:
+    """A 16-bit grey + alpha PNG (colour type 4) of an H×W×2 uint16 array: rows filtered 'none',
+    samples big-endian, one zlib stream."""
+    h, w = a.shape[:2]
+    rows = np.zeros((h, 1 + w * 4), np.uint8)
+    rows[:, 1:] = np.ascontiguousarray(a.astype(">u2")).view(np.uint8).reshape(h, w * 4)
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+            + _png_chunk(b"IEND", b""))
+
+
 def _png16(photo: Photo, a: np.ndarray) -> bytes:
     """16-bit PNG via OpenCV, with iCCP / eXIf / pHYs / iTXt(XMP) chunks added after IHDR."""
     if a.shape[2] == 3:
         a = a[..., ::-1]
     elif a.shape[2] == 4:
         a = a[..., [2, 1, 0, 3]]
-    elif a.shape[2] == 2:  # gray + alpha: OpenCV cannot write it; expand to RGBA
-        a = a[..., [0, 0, 0, 1]]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(a))
-    if not ok:
-        raise OSError("PNG encoding failed")
-    data = buf.tobytes()
+    if a.shape[2] == 2:  # gray + alpha: OpenCV cannot write it; our own encoder keeps it grey
+        data = _png_la16(a)
+    else:
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(a))
+        if not ok:
+            raise OSError("PNG encoding failed")
+        data = buf.tobytes()
     extra = b""
     if photo.icc:
         extra += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(photo.icc))
@@ -250,6 +370,24 @@ def _tiff16(photo: Photo, a: np.ndarray, dest: Path) -> None:
                      compression="zlib")
 
 
+EXIF_SUB_IFDS = {0x8769: "Exif", 0x8825: "GPS", 0xA005: "Interop"}
+
+
+def _tiff_exif(photo: Photo) -> bytes:
+    """The EXIF block for a TIFF: libtiff cannot write the Exif/GPS sub-IFD pointers that Pillow hands
+    it, so those sub-blocks are left out (with a warning); the main tags (make, model, date) stay."""
+    assert photo.exif is not None
+    ex = Image.Exif()
+    ex.load(photo.exif)
+    dropped = [name for tag, name in EXIF_SUB_IFDS.items() if tag in ex]
+    if not dropped:
+        return photo.exif
+    for tag in EXIF_SUB_IFDS:
+        ex.pop(tag, None)
+    photo.warnings.append(f"TIFF: the {'/'.join(dropped)} EXIF sub-blocks are not carried (camera make, model and date are)")
+    return ex.tobytes()
+
+
 def _pil_save(photo: Photo, a: np.ndarray, dest: Path, fmt: str, quality: int) -> None:
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[a.shape[2]]
     img = Image.fromarray(a[..., 0] if a.shape[2] == 1 else a, mode)
@@ -260,18 +398,32 @@ def _pil_save(photo: Photo, a: np.ndarray, dest: Path, fmt: str, quality: int) -
     if photo.icc:
         kw["icc_profile"] = photo.icc
     if photo.exif:
-        kw["exif"] = photo.exif
+        kw["exif"] = _tiff_exif(photo) if fmt == "TIFF" else photo.exif
     if photo.dpi:
         kw["dpi"] = photo.dpi
-    if photo.xmp and fmt in ("JPEG", "WEBP", "PNG", "TIFF"):
+    if photo.xmp and fmt in ("JPEG", "WEBP", "TIFF"):
         kw["xmp"] = photo.xmp
+    if photo.xmp and fmt == "PNG":  # Pillow's PNG writer ignores xmp=: an iTXt chunk, as Adobe writes it
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", photo.xmp.decode("utf-8", "replace"))
+        kw["pnginfo"] = info
     if fmt == "JPEG":
         kw |= {"quality": quality, "subsampling": 0}
     elif fmt == "WEBP":
         kw |= {"quality": quality}
     elif fmt == "TIFF":
         kw |= {"compression": "tiff_deflate"}
-    img.save(dest, format=fmt, **kw)
+    try:
+        img.save(dest, format=fmt, **kw)
+    except (RuntimeError, TypeError, ValueError, KeyError) as e:
+        if fmt != "TIFF" or "exif" not in kw:
+            raise
+        # libtiff cannot write some EXIF sub-IFDs (Exif, GPS): keep the pixels, ICC, XMP and DPI
+        kw.pop("exif")
+        photo.warnings.append(f"TIFF: EXIF block not carried (libtiff: {e})")
+        img.save(dest, format=fmt, **kw)
 
 
 def _read_umask() -> int:
@@ -283,15 +435,51 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def publish(tmp: Path, dest: Path) -> None:
+def publish(tmp: Path, dest: Path, overwrite: bool = True) -> None:
     """Move a finished temporary file onto ``dest`` with the permissions a new file gets here
-    (``mkstemp`` makes it owner-only; an output photo or prior should not be)."""
+    (``mkstemp`` makes it owner-only; an output photo or prior should not be). With ``overwrite``
+    False, a ``dest`` that exists now — made by another run since we started — is never replaced:
+    a hard link cannot replace (``OutputExistsError``); where links are not supported, an ``O_EXCL``
+    reservation is made first (a concurrent run then fails instead of this one overwriting)."""
     os.chmod(tmp, 0o666 & ~_UMASK)
-    os.replace(tmp, dest)
+    if overwrite:
+        os.replace(tmp, dest)
+        return
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        raise OutputExistsError(f"output {dest} appeared while this run was working; it was left as it was") from None
+    except OSError:  # no hard links here (FAT, some network shares)
+        try:
+            os.close(os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_UMASK))
+        except FileExistsError:
+            raise OutputExistsError(f"output {dest} appeared while this run was working; it was left as it was") from None
+        os.replace(tmp, dest)
+        return
+    tmp.unlink()
 
 
-def write_photo(photo: Photo, dest: str | Path, quality: int = 95) -> Path:
-    """Write atomically; the format follows ``dest``'s extension. Returns ``dest``."""
+def part_name(dest: Path) -> str:
+    """The prefix of ``dest``'s hidden temporary file: short enough for any legal output name."""
+    return f".{dest.name[:80]}."
+
+
+def can_write(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_writable(folder: Path) -> None:
+    """Fail early, naming the folder, where no output can be written."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not can_write(probe):
+        raise OutputFolderError(f"cannot write to {folder}: permission denied", "choose another -o folder")
+
+
+def write_photo(photo: Photo, dest: str | Path, quality: int = 95, overwrite: bool = True) -> Path:
+    """Write atomically; the format follows ``dest``'s extension. Returns ``dest``. With ``overwrite``
+    False, a file that appears at ``dest`` while we work is never replaced (``publish``)."""
     dest = Path(dest)
     fmt = FORMATS.get(dest.suffix.lower())
     if fmt is None:
@@ -300,8 +488,12 @@ def write_photo(photo: Photo, dest: str | Path, quality: int = 95) -> Path:
     if photo.bits == 16 and bits == 8:
         photo.warnings.append(f"{fmt} holds 8 bits per sample: 16-bit input written as 8-bit")
     a = _quantise(photo, bits)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    check_writable(dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=part_name(dest), suffix=".part", dir=dest.parent)
+    except PermissionError as e:
+        raise OutputFolderError(f"cannot write to {dest.parent}: permission denied", "choose another -o folder") from e
     tmp = Path(tmp_name)
     try:
         os.close(fd)
@@ -317,7 +509,7 @@ def write_photo(photo: Photo, dest: str | Path, quality: int = 95) -> Path:
                 _pil_save(photo, a, tmp, fmt, quality)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        publish(tmp, dest)
+        publish(tmp, dest, overwrite)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from torch import nn
 
-from ..errors import WeightsError
+from ..archs import ARCHS, RESTORERS
+from ..errors import UsageError, WeightsError
 from ..hub.registry import Registry, WeightsEntry, load_registry
 from ..hub.resolve import resolve, sha256_of
 from .store import load
@@ -27,22 +28,63 @@ def load_entry(entry: WeightsEntry) -> tuple[nn.Module, dict[str, str]]:
     return model, meta
 
 
-def load_file(path: Path) -> tuple[nn.Module, WeightsEntry]:
+def load_file(path: Path, registry: Registry | None = None) -> tuple[nn.Module, WeightsEntry]:
+    """A user's safetensors file. When its sha256 is a registered entry's, it is that entry; a file that
+    claims a registered id but differs from it is loaded as a user file, with a warning; in every case
+    the tensors are checked against the hash recorded at export (``store.load``)."""
     if not path.is_file():
         raise WeightsError(f"--weights {path}: no such file")
     model, meta = load(path)
-    log.debug("weights: --weights %s (arch %s, not a registered checkpoint)", path, meta["arch"])
     sha = sha256_of(path)
-    entry = WeightsEntry(id=meta.get("id", path.stem), arch=meta["arch"], task="motion", sha256=sha,
+    reg = registry or load_registry()
+    for e in reg.entries.values():
+        if e.sha256 == sha:
+            log.debug("weights: --weights %s is the registered %s (sha256 verified)", path, e.id)
+            return model, e
+    claimed = meta.get("id", "")
+    if claimed in reg.entries:
+        log.warning("--weights %s: not the registered %s checkpoint (its sha256 differs); loaded as your own file", path, claimed)
+    log.debug("weights: --weights %s (arch %s, not a registered checkpoint)", path, meta["arch"])
+    task = reg.entries[claimed].task if claimed in reg.entries else ARCH_TASK.get(meta["arch"], "motion")
+    entry = WeightsEntry(id=claimed or path.stem, arch=meta["arch"], task=task, sha256=sha,
                          size=path.stat().st_size, license="user file", file=str(path))
     return model, entry
 
 
+# The task of a user file, from its arch (registered files carry theirs in weights.toml).
+ARCH_TASK = {"svbr": "defocus", "blurmap": "blurmap"}
+# What each command can run: the arch's kind decides, whatever the entry's task says.
+COMMAND_ARCHS = {
+    "deblur": lambda a: a in RESTORERS and not ARCHS[a].takes_blur_map,
+    "calibrate": lambda a: a == "dpa",
+    "defocus": lambda a: a in ARCHS and ARCHS[a].takes_blur_map,
+    "blurmap": lambda a: a in ARCHS and ARCHS[a].output == "radius",
+}
+COMMAND_NEEDS = {"deblur": "a blind deblurring network", "calibrate": "the distortion-prior network (dpa)",
+                 "defocus": "a network that takes a blur map (svbr)", "blurmap": "a blur-map estimator"}
+
+
+def check_task(entry: WeightsEntry, command: str) -> None:
+    """Refuse a checkpoint made for another task (a blur-map estimator as a deblurrer wrote an
+    all-white picture with exit 0)."""
+    ok = COMMAND_ARCHS.get(command)
+    if ok is not None and not ok(entry.arch):
+        fits = [c for c, f in COMMAND_ARCHS.items() if f(entry.arch)]
+        where = f"; it is for `deblur {fits[0]}`" if fits and fits[0] not in ("deblur", "blurmap") else ""
+        raise UsageError(f"{entry.id} (arch {entry.arch}, task {entry.task}) is not {COMMAND_NEEDS[command]}{where}",
+                         "`deblur weights list` shows each checkpoint's task")
+
+
 def load_model(model_id: str | None, command: str, explicit: Path | None = None,
                registry: Registry | None = None) -> tuple[nn.Module, WeightsEntry]:
-    if explicit is not None:
-        return load_file(explicit)
+    """The checkpoint for ``command`` (deblur | calibrate | defocus | blurmap): ``explicit`` file, the
+    id, or the command's default; refused when it was made for another task."""
     reg = registry or load_registry()
+    if explicit is not None:
+        model, entry = load_file(explicit, reg)
+        check_task(entry, command)
+        return model, entry
     entry = reg.get(model_id) if model_id else reg.default_for(command)
+    check_task(entry, command)
     model, _ = load_entry(entry)
     return model, entry

@@ -3,6 +3,7 @@ and its hyperparameters, so a file rebuilds its network with no code of its own;
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,22 @@ def save(model: nn.Module, path: Path, extra: dict[str, Any] | None = None) -> N
     for k, v in (extra or {}).items():
         meta[k] = v if isinstance(v, str) else json.dumps(v)
     tensors = {k: v.detach().float().contiguous() if v.is_floating_point() else v.contiguous() for k, v in model.state_dict().items()}
+    meta["tensors_sha256"] = tensors_sha256(tensors)
     tmp = path.with_suffix(path.suffix + ".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.chmod(0o644)
     tmp.replace(path)
+
+
+def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over the tensors' names, shapes, dtypes and bytes in name order: recorded at save, checked
+    at load, so a corrupt file is refused even where no registry entry names it (``--weights``)."""
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}|{tuple(t.shape)}|{t.dtype}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -50,6 +63,10 @@ def load(path: Path) -> tuple[nn.Module, dict[str, str]]:
     with safe_open(str(path), framework="pt") as f:
         for k in f.keys():
             tensors[k] = f.get_tensor(k)
+    recorded = meta.get("tensors_sha256")
+    if recorded and tensors_sha256(tensors) != recorded:
+        raise WeightsError(f"{path} is corrupt: its tensors do not match the hash recorded when it was saved",
+                           "download or export the checkpoint again")
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     if missing or unexpected:
         raise WeightsError(f"{path}: keys do not match arch {meta['arch']}: missing {missing[:5]}, unexpected {unexpected[:5]}")

@@ -14,11 +14,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .degrade import Kind, LensField, degrade, lens_blur, sensor, to_gamma, to_linear
+from . import kernels
+from .degrade import LensField, constant_moments, degrade, sensor, to_gamma, to_linear, tone_exponent, wide_blur, wide_sensor
 
 TRAIN_DIRS = ("train/bsds200", "train/urban100", "train/sunhays80", "train/div2k6")
 VAL_DIR = "val/cbsd68"
 FRAMES_DIR = "frames/gopro_GOPR0477_11_00"
+PAIRS_DIR = "frames/gopro_GOPR0372_07_00_pairs"  # real GoPro pairs of another scene
+PAIRS_TRAIN = range(47, 90)  # frames that may be trained on; 100-129 are the held-out `gopro` set
 
 
 def data_root(explicit: str | None = None) -> Path:
@@ -87,7 +90,9 @@ class Frames:
     The clip is split in time: ``split="train"`` uses its first frames, ``"val"`` its last
     ``VAL_FRAMES``, with ``GAP_FRAMES`` unused between them, so validation never sees a training frame."""
 
-    def __init__(self, root: Path, scale: float = 0.5, split: str = "train") -> None:
+    def __init__(self, root: Path, scale: float = 0.5, split: str = "train",
+                 windows: tuple[int, ...] = (7, 9, 11, 13, 15)) -> None:
+        self.windows = windows
         files = sorted((root / FRAMES_DIR).glob("*.jpg"))
         if split == "train":
             files = files[: len(files) - VAL_FRAMES - GAP_FRAMES]
@@ -99,12 +104,39 @@ class Frames:
 
     def sample(self, rng: np.random.Generator, size: int, n: int | None = None, start: int | None = None,
                yx: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        n = n or int(rng.choice([7, 9, 11, 13, 15]))
+        n = n or int(rng.choice(self.windows))
         start = int(rng.integers(0, len(self.frames) - n + 1)) if start is None else start
         h, w = self.frames[0].shape[:2]
         y, x = yx or (int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1)))
         stack = [to_linear(f[y : y + size, x : x + size]) for f in self.frames[start : start + n]]
         return to_gamma(np.mean(stack, axis=0)), self.frames[start + n // 2][y : y + size, x : x + size].copy()
+
+
+STRONG_WINDOWS = (15, 21, 25, 31, 37, 45)  # at full resolution: inputs of 23-34 dB, 27 on average (GoPro: 24-27)
+
+
+class RealPairs:
+    """Real motion-blurred / sharp pairs (``PAIRS_DIR``), only the frames in ``PAIRS_TRAIN``; kept as
+    uint8 (43 pairs of 1280×720)."""
+
+    def __init__(self, root: Path, frames: range = PAIRS_TRAIN) -> None:
+        names = [f"{i:06d}.jpg" for i in frames]
+        load = lambda p: cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # noqa: E731
+        self.pairs = [(load(root / PAIRS_DIR / "blur" / n), load(root / PAIRS_DIR / "sharp" / n))
+                      for n in names if (root / PAIRS_DIR / "blur" / n).exists()]
+        if not self.pairs:
+            raise FileNotFoundError(f"no GoPro pairs under {root / PAIRS_DIR}")
+
+    def sample(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+        blur, sharp = self.pairs[int(rng.integers(len(self.pairs)))]
+        h, w = blur.shape[:2]
+        y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+        k, flip = int(rng.integers(4)), rng.random() < 0.5
+        out = []
+        for im in (blur, sharp):
+            c = np.rot90(im[y : y + size, x : x + size], k)
+            out.append(np.ascontiguousarray(c[:, ::-1] if flip else c).astype(np.float32) / 255)
+        return out[0], out[1]
 
 
 @dataclass(frozen=True)
@@ -118,9 +150,13 @@ class Mix:
     gaussian: float = 0.05
     sharp: float = 0.1
     frames: float = 0.1
+    wide: float = 0.0  # the wide distribution: kernel families to 75 px, sRGB/linear/tone-curve blur
+    pairs: float = 0.0  # real GoPro pairs, GOPR0372 frames 47-89
+    strong_frames: float = 0.0  # the 240 fps clip at full resolution, windows of GoPro strength
 
     def pick(self, rng: np.random.Generator) -> str:
-        names = ("motion", "nonuniform", "lens", "defocus", "gaussian", "sharp", "frames")
+        names = ("motion", "nonuniform", "lens", "defocus", "gaussian", "sharp", "frames", "wide", "pairs",
+                 "strong_frames")
         p = np.array([getattr(self, k) for k in names], np.float64)
         return str(rng.choice(names, p=p / p.sum()))
 
@@ -133,24 +169,52 @@ class PairSampler:
     known PSF, so no moments); ``calibration`` adds a second pair that
     shares the blur field (the camera module's calibration pair in the distortion-prior set-up)."""
 
-    def __init__(self, images: list[np.ndarray], frames: Frames | None, mix: Mix, dead_leaves_p: float = 0.15) -> None:
+    def __init__(self, images: list[np.ndarray], frames: Frames | None, mix: Mix, dead_leaves_p: float = 0.15,
+                 pairs: RealPairs | None = None, strong: Frames | None = None) -> None:
         self.images, self.frames, self.mix, self.dead_leaves_p = images, frames, mix, dead_leaves_p
+        self.pairs, self.strong = pairs, strong
 
     def _source(self, rng: np.random.Generator, size: int) -> np.ndarray:
         if rng.random() < self.dead_leaves_p:
             return dead_leaves(rng, size)
         return augment(random_crop(self.images[int(rng.integers(len(self.images)))], rng, size), rng)
 
+    def _wide(self, rng: np.random.Generator, size: int, calibration: bool) -> dict[str, np.ndarray]:
+        """One kernel of the wide distribution, one tone domain, for the photo and its calibration pair."""
+        k = kernels.wide_kernel(rng)
+        gamma = tone_exponent(rng)
+        m = k.shape[0] // 2 + 2
+        out: dict[str, np.ndarray] = {}
+        for pre in ("", "cal_") if calibration else ("",):
+            src = self._source(rng, size + 2 * m)
+            c = slice(m, m + size)
+            out[pre + "blur"] = wide_sensor(wide_blur(src, k, rng, gamma)[c, c], rng)
+            out[pre + "sharp"] = np.ascontiguousarray(src[c, c])
+        out["moments"] = constant_moments(size, size, k)
+        return out
+
     def sample(self, rng: np.random.Generator, size: int, calibration: bool = False) -> dict[str, np.ndarray]:
         kind = self.mix.pick(rng)
-        if kind == "frames" and self.frames is None:
+        if (kind == "frames" and self.frames is None) or (kind == "strong_frames" and self.strong is None):
             kind = "motion"
-        if kind == "frames":
-            assert self.frames is not None
-            blur, sharp = self.frames.sample(rng, size)
+        if kind == "pairs" and self.pairs is None:
+            kind = "wide"
+        if kind == "wide":
+            return self._wide(rng, size, calibration)
+        if kind == "pairs":  # real blur, already noisy and JPEG'd by the camera: no sensor step
+            assert self.pairs is not None
+            blur, sharp = self.pairs.sample(rng, size)
+            out = {"blur": blur, "sharp": sharp}
+            if calibration:
+                out["cal_blur"], out["cal_sharp"] = self.pairs.sample(rng, size)
+            return out
+        if kind in ("frames", "strong_frames"):
+            fr = self.frames if kind == "frames" else self.strong
+            assert fr is not None
+            blur, sharp = fr.sample(rng, size)
             out = {"blur": sensor(blur, rng), "sharp": sharp}
             if calibration:  # one scene: the calibration pair is another crop of the same frames
-                cb, cs = self.frames.sample(rng, size)
+                cb, cs = fr.sample(rng, size)
                 out |= {"cal_blur": sensor(cb, rng), "cal_sharp": cs}
             return out
         big = size + 2 * MARGIN

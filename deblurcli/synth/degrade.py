@@ -226,3 +226,41 @@ def maybe_jpeg(img: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarra
         ok, buf = cv2.imencode(".jpg", (img * 255 + 0.5).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
         img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
     return img
+
+
+# --- the wide distribution (the generalisation issue): blur as others make it ---------------------
+
+def tone_exponent(rng: np.random.Generator) -> float:
+    """The exponent of the domain a wide-distribution blur is convolved in: 1 = the sRGB values
+    themselves (how most benchmarks blur), 2.2 = linear light (how a camera blurs), otherwise a random
+    camera-like tone curve x ↦ x^(1/γ)."""
+    u = rng.random()
+    return 1.0 if u < 0.35 else GAMMA if u < 0.7 else float(rng.uniform(1.4, 3.0))
+
+
+def wide_blur(sharp: np.ndarray, k: np.ndarray, rng: np.random.Generator, gamma: float,
+              highlight_p: float = 0.2) -> np.ndarray:
+    """``sharp`` (gamma-encoded, H×W×3) blurred by ``k`` in the domain x^gamma; with ``highlight_p``,
+    the brightest areas are first made brighter than white (light sources), so that their blur streaks
+    and clips as in a photo; the sharp target keeps them clipped at 1."""
+    lin = np.power(np.clip(sharp, 0, 1), gamma, dtype=np.float32)
+    if rng.random() < highlight_p:
+        lum = lin.mean(-1, keepdims=True)
+        thr = float(np.quantile(lum, rng.uniform(0.97, 0.995)))
+        gain = np.float32(rng.uniform(2.0, 12.0))
+        lin = np.where(lum >= thr, lin * gain, lin).astype(np.float32)
+    return np.power(np.clip(convolve(lin, k), 0, 1), 1 / gamma, dtype=np.float32)
+
+
+def wide_sensor(img: np.ndarray, rng: np.random.Generator, max_sigma: float = 0.03, jpeg_p: float = 0.3) -> np.ndarray:
+    """Noise of σ up to ``max_sigma`` (log-uniform from 0.002), Gaussian in the sRGB values or
+    signal-dependent in linear light, then 8-bit quantisation and JPEG with ``jpeg_p``."""
+    sigma = float(np.exp(rng.uniform(np.log(0.002), np.log(max_sigma))))
+    if rng.random() < 0.5:
+        out = img + sigma * rng.standard_normal(img.shape, dtype=np.float32)
+    else:
+        lin = to_linear(img)
+        std = np.sqrt(sigma**2 * (0.3 + np.clip(lin, 0, 1))).astype(np.float32) / 2
+        out = to_gamma(lin + std * rng.standard_normal(lin.shape, dtype=np.float32))
+    out = np.round(np.clip(out, 0, 1) * 255) / 255
+    return maybe_jpeg(out.astype(np.float32), rng, jpeg_p)

@@ -20,6 +20,7 @@ VERSIONS = {"frames": 2, "motion": 2, "lens": 2, "defocus": 2, "sharp": 2}
 
 
 def version_of(kind: str) -> int:
+    """Foreign sets (``synth.foreign``) are version 1 until their construction changes."""
     return VERSIONS.get(kind, 1)
 KINDS = ("motion", "lens", "defocus", "sharp", "frames")
 

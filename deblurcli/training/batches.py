@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from ..archs import ARCHS
-from ..synth.data import FRAMES_DIR, Frames, PairSampler, load_images
+from ..synth.data import FRAMES_DIR, PAIRS_DIR, STRONG_WINDOWS, Frames, PairSampler, RealPairs, load_images
 from .config import TrainConfig
 
 
@@ -27,9 +27,12 @@ class BatchStream(IterableDataset):
 
     def _setup(self) -> PairSampler:
         if self.sampler is None:
-            dirs = tuple(d for d in self.cfg.data if d != FRAMES_DIR)
-            frames = Frames(self.root) if FRAMES_DIR in self.cfg.data and self.cfg.mix.frames > 0 else None
-            self.sampler = PairSampler(load_images(self.root, dirs), frames, self.cfg.mix, self.cfg.dead_leaves)
+            data, mix = self.cfg.data, self.cfg.mix
+            dirs = tuple(d for d in data if d not in (FRAMES_DIR, PAIRS_DIR))
+            frames = Frames(self.root) if FRAMES_DIR in data and mix.frames > 0 else None
+            strong = Frames(self.root, scale=1.0, windows=STRONG_WINDOWS) if FRAMES_DIR in data and mix.strong_frames > 0 else None
+            pairs = RealPairs(self.root) if PAIRS_DIR in data and mix.pairs > 0 else None
+            self.sampler = PairSampler(load_images(self.root, dirs), frames, mix, self.cfg.dead_leaves, pairs, strong)
         return self.sampler
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:
@@ -51,10 +54,17 @@ class BatchStream(IterableDataset):
         return out
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        step = self.start
+        """Batches for steps start, start + 1, …: worker i of n makes steps start + i, start + i + n, …,
+        and the DataLoader takes one from each worker in turn, so any number of workers gives the same
+        sequence as one (and no two workers make the same batch)."""
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        i, n = (info.id, info.num_workers) if info is not None else (0, 1)
+        step = self.start + i
         while True:
             yield self.batch(step)
-            step += 1
+            step += n
 
 
 def loader(cfg: TrainConfig, root: Path, start_step: int) -> Iterator[dict[str, torch.Tensor]]:

@@ -30,6 +30,8 @@ def export(run_dir: Path, config_path: Path | None = None, dest: Path = PKG_WEIG
         "command": st.get("command", ""),
         "git_commit": st.get("git_commit", ""),
     }
+    if st.get("device_steps"):  # where this run's steps ran, e.g. {"cpu": 4000, "NVIDIA H200": 2600}
+        recipe["device_steps"] = dict(st["device_steps"])
     if cfg.init:  # fine-tuned: what it started from
         recipe["init"] = {"id": cfg.init, "sha256": st.get("init_sha256", "")}
     dest.mkdir(parents=True, exist_ok=True)

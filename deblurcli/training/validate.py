@@ -10,34 +10,44 @@ import torch
 from torch import nn
 
 from ..archs import ARCHS
-from ..metrics import scores
-from ..synth import valset
+from ..metrics import aligned_scores, scores
+from ..synth import foreign, valset
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(a).permute(0, 3, 1, 2).contiguous() if a.ndim == 4 else torch.from_numpy(a).unsqueeze(1)
 
 
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _autocast(device: torch.device, bf16: bool):  # type: ignore[no-untyped-def]
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+
+
 @torch.inference_mode()
 def run_model(model: nn.Module, arch: str, data: dict[str, np.ndarray], mode: str = "blind", bf16: bool = True,
               chunk: int = 4) -> torch.Tensor:
-    """Restore every image of a validation set; ``mode``: blind | calibrated | uniform (dpa), true (svbr)."""
+    """Restore every image of a validation set on the model's device (results on the CPU); ``mode``:
+    blind | calibrated | uniform (dpa), true (svbr)."""
     outs = []
-    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
-    blur = _t(data["blur"])
+    dev = _device(model)
+    t = lambda a: _t(a).to(dev)  # noqa: E731
+    blur = data["blur"]
     for i in range(0, len(blur), chunk):
-        x = blur[i : i + chunk]
-        with ctx:
+        x = t(blur[i : i + chunk])
+        with _autocast(dev, bf16):
             if arch == "dpa" and mode in ("calibrated", "uniform"):
-                prior = model.estimate_prior(_t(data["cal_sharp"][i : i + chunk]), _t(data["cal_blur"][i : i + chunk]))
+                prior = model.estimate_prior(t(data["cal_sharp"][i : i + chunk]), t(data["cal_blur"][i : i + chunk]))
                 if mode == "uniform":
                     prior = [p.mean((2, 3), keepdim=True).expand_as(p) for p in prior]
                 y = model(x, prior)
             elif ARCHS[arch].takes_blur_map:
-                y = model(x, _t(data[mode][i : i + chunk]) if mode in data else _t(data["radius"][i : i + chunk]))
+                y = model(x, t(data[mode][i : i + chunk]) if mode in data else t(data["radius"][i : i + chunk]))
             else:
                 y = model(x)
-        outs.append(y.float().clamp(0, 1))
+        outs.append(y.float().clamp(0, 1).cpu())
     return torch.cat(outs)
 
 
@@ -60,20 +70,46 @@ def _edge_mae(n: int, size: int) -> float:
 def validate_blurmap(model: nn.Module, n: int, size: int, bf16: bool = True) -> dict[str, dict[str, float]]:
     """{"defocus": {mae, mae_edge}}: mean |radius error| (px) of the learned and the edge estimator."""
     data = valset.load("defocus", n=n, size=size)
-    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
-    with ctx:
-        est = model(_t(data["blur"])).float()[:, 0].numpy()
+    dev = _device(model)
+    with _autocast(dev, bf16):
+        est = model(_t(data["blur"]).to(dev)).float()[:, 0].cpu().numpy()
     return {"defocus": {"mae": float(np.abs(est - data["radius"]).mean()), "mae_edge": _edge_mae(n, size)}}
 
 
+@functools.lru_cache(maxsize=8)
+def _foreign_items(kind: str) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    return tuple((_t(it["blur"][None]), _t(it["sharp"][None])) for it in foreign.build(kind))
+
+
+@torch.inference_mode()
+def validate_foreign(model: nn.Module, kind: str, bf16: bool = True) -> dict[str, float]:
+    """A foreign set (``synth.foreign``), blind, scored after the best shift within ±10 px; with the
+    mean-level shift (1/255) of the output and of the input."""
+    dev = _device(model)
+    out, inp = [], []
+    for blur, sharp in _foreign_items(kind):
+        with _autocast(dev, bf16):
+            y = model(blur.to(dev)).float().clamp(0, 1).cpu()
+        out.append(aligned_scores(y, sharp))
+        inp.append(aligned_scores(blur, sharp))
+    o, i = np.mean(out, 0), np.mean(inp, 0)
+    return {"psnr": float(o[0]), "ssim": float(o[1]), "level_255": float(o[2]),
+            "psnr_input": float(i[0]), "ssim_input": float(i[1]), "level_255_input": float(i[2])}
+
+
 def validate(model: nn.Module, arch: str, kinds: tuple[str, ...], n: int, size: int, bf16: bool = True) -> dict[str, dict[str, float]]:
-    """{kind[/mode]: {psnr, ssim, psnr_input, ssim_input}}; for the blur-map estimator, its MAE."""
+    """{kind[/mode]: {psnr, ssim, psnr_input, ssim_input}} on the model's device; for the blur-map
+    estimator, its MAE. Foreign
+    kinds (``synth.foreign.FOREIGN``) also carry the mean-level shifts."""
     model.eval()
     if arch == "blurmap":
         return validate_blurmap(model, n, size, bf16)
     res: dict[str, dict[str, float]] = {}
     for kind in kinds:
         if ARCHS[arch].takes_blur_map and kind != "defocus":
+            continue
+        if foreign.is_foreign(kind):
+            res[kind] = validate_foreign(model, kind, bf16)
             continue
         data = valset.load(kind, n=n, size=size)
         base = score(_t(data["blur"]), data["sharp"])

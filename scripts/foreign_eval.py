@@ -1,0 +1,59 @@
+"""The foreign sets (blur we did not make) for shipped checkpoints and training runs, as JSON.
+
+    python scripts/foreign_eval.py --model dpa-lite --model dpa-compact --json docs/foreign_before.json
+    python scripts/foreign_eval.py --run runs/dpa-lite-wide --json docs/foreign_run.json
+
+Each method is scored after the best integer shift within ±10 px, with its mean-level shift (1/255);
+the blurry input, unsharp masking and Wiener with the true kernel are scored the same way. The same
+sets lead `deblur bench --quality --val`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from deblurcli import archs, evaluation as ev
+from deblurcli.cli.bench_cmd import _models
+from deblurcli.engine.runner import RunConfig
+
+
+def _run_model(run: Path, which: str) -> tuple[torch.nn.Module, str, int]:
+    st = torch.load(run / f"{which}.pt", map_location="cpu", weights_only=False)
+    cfg = st["config"]
+    model = archs.build(cfg["arch"], cfg["hparams"])
+    model.load_state_dict(st["model"])
+    return model.eval(), cfg["arch"], st["step"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", default=[], help="weights id (repeatable)")
+    ap.add_argument("--run", action="append", default=[], type=Path, help="a training run folder (its best.pt)")
+    ap.add_argument("--which", default="best", choices=("best", "last"))
+    ap.add_argument("--count", type=int, default=12, help="CBSD68 photos per kernel")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    models = _models(a.model) if a.model else {}
+    for r in a.run:
+        m, arch, step = _run_model(r, a.which)
+        models[f"{r.name} ({a.which}, step {step})"] = (m, arch)
+    torch.set_num_threads(a.threads)
+    table = ev.quality(models, ev.foreign_sets(a.count), RunConfig(device="cpu", precision="auto", tile=512),
+                       lambda s: print(s, flush=True))
+    out = {m: {s: {"psnr": v[0], "ssim": v[1], "level_255": table.levels.get(m, {}).get(s)} for s, v in row.items()}
+           for m, row in table.rows.items()}
+    sets = list(next(iter(out.values())))
+    print("| method | " + " | ".join(sets) + " |")
+    for m, row in out.items():
+        print(f"| {m} | " + " | ".join(f"{row[s]['psnr']:.2f} ({row[s]['level_255']:+.1f})" if s in row else "—" for s in sets) + " |")
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
