@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import DeblurError, OutputExistsError, UsageError
-from .io.images import EXT_FOR, FORMATS, Photo, check_writable, read_photo, write_photo
+from .io.images import EXT_FOR, FORMATS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
 
 IMAGE_EXTS = tuple(FORMATS)
 OutFormat = Literal["same", "png", "jpg", "tiff", "webp"]
@@ -53,20 +53,46 @@ def _images_in(folder: Path, recursive: bool) -> list[Path]:
     return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
 
 
-def expand(inputs: list[str], recursive: bool) -> list[tuple[Path, Path | None]]:
-    """(file, base folder or None) for every input: files, folders, glob patterns."""
+# What our commands add to an output's stem besides --suffix: never inputs when a folder or a pattern
+# is expanded (a re-run in place wrote *_deblurred_deblurred.jpg and failed every original).
+DERIVED = ("_compare", "_blurmap", "_blurmap_preview")
+OUR_SUFFIXES = ("_deblurred", "_defocused")
+
+
+def is_our_output(path: Path, suffix: str) -> bool:
+    """A file one of our runs wrote: its stem ends with ``suffix`` or a default suffix, or with one of
+    those followed by a derived ending (``_compare``, ``_blurmap``…)."""
+    stem = path.stem
+    for s in {suffix, *OUR_SUFFIXES} - {""}:
+        if stem.endswith(s) or any(stem.endswith(s + d) for d in DERIVED):
+            return True
+    return False
+
+
+def expand(inputs: list[str], recursive: bool, suffix: str = "", skip: Path | None = None) -> list[tuple[Path, Path | None]]:
+    """(file, base folder or None) for every input: files, folders, glob patterns. Folders and
+    patterns leave out our own outputs (``is_our_output``) and, when walking, the folder ``skip`` (the
+    run's -o folder); a file named explicitly is always taken."""
     out: list[tuple[Path, Path | None]] = []
+    skip_r = skip.resolve() if skip is not None and skip.is_dir() else None
+
+    def keep(f: Path, base: Path | None = None) -> bool:
+        if is_our_output(f, suffix):
+            return False
+        inside = skip_r is not None and skip_r in f.resolve().parents
+        return not inside or (base is not None and base.resolve() == skip_r)  # -o the input folder itself
+
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
-            out += [(f, p) for f in _images_in(p, recursive)]
+            out += [(f, p) for f in _images_in(p, recursive) if keep(f, p)]
         elif p.exists() or not any(c in raw for c in "*?["):
             out.append((p, None))
         else:
             matches = sorted(Path(m) for m in glob.glob(raw, recursive=True) if Path(m).is_file())
             if not matches:
                 raise UsageError(f"no files match {raw!r}")
-            out += [(m, None) for m in matches]
+            out += [(m, None) for m in matches if keep(m)]
     return out
 
 
@@ -77,7 +103,8 @@ def _ext(src: Path, fmt: OutFormat) -> str:
 
 
 def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
-    files = expand(inputs, opts.recursive)
+    out_dir = opts.output if opts.output is not None and opts.output.is_dir() else None
+    files = expand(inputs, opts.recursive, opts.suffix, out_dir)
     if not files:
         raise UsageError("no input images found", "pass image files, folders (with -r to descend) or glob patterns")
     out = opts.output
@@ -154,6 +181,8 @@ def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list
     """Results for the jobs that are settled before any work (bad input, output exists) and the rest."""
     settled: list[FileResult] = []
     todo: list[Job] = []
+    for folder in {j.dest.parent for j in jobs if j.dest is not None}:
+        clean_stale_parts(folder)  # a killed run's hidden leftovers
     for j in jobs:
         if j.error:
             settled.append(FileResult(j.src, j.dest, "failed", j.error))

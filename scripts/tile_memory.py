@@ -1,5 +1,5 @@
 """Peak activation memory per input pixel of one tile, per model: the number behind each arch's
-``act_bytes_per_px``, which sizes the CPU default tile (``deblurcli.cli.photos.auto_tile``). Each
+``act_bytes_per_px``, which sizes the CPU default tile (``deblurcli.engine.setup.auto_tile``). Each
 model and tile side runs in a fresh process (default precision and layout, glibc tuned as the CLI
 tunes it); the figure is the growth of peak RSS over a 64 px warm-up tile, divided by the tile's pixels.
 

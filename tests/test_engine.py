@@ -194,9 +194,9 @@ def test_freed_memory_is_reused_without_page_faults() -> None:
 
 def test_auto_tile_fits_the_memory_budget_and_grows_for_light_models(monkeypatch: pytest.MonkeyPatch) -> None:
     from deblurcli.archs.dpa import DistortionPriorDeblur, DPAConfig
-    from deblurcli.cli import photos
+    from deblurcli.engine import setup as photos
 
-    monkeypatch.setattr(photos, "_available_ram", lambda: 64 << 30)
+    monkeypatch.setattr(photos, "available_memory", lambda: 64 << 30)
     heavy = photos.make_runner(DistortionPriorDeblur(DPAConfig()), "cpu", "auto", "auto", None, 1)
     light = photos.make_runner(DistortionPriorDeblur(DPAConfig(unshuffle=2)), "cpu", "auto", "auto", None, 1)
     for r in (heavy, light):
@@ -204,7 +204,7 @@ def test_auto_tile_fits_the_memory_budget_and_grows_for_light_models(monkeypatch
         assert t % 64 == 0 and t * t * r.model.act_bytes_per_px <= photos.TILE_MEMORY_CPU
         assert (t + 64) ** 2 * r.model.act_bytes_per_px > photos.TILE_MEMORY_CPU  # the largest that fits
     assert light.cfg.tile > heavy.cfg.tile
-    monkeypatch.setattr(photos, "_available_ram", lambda: 1 << 30)  # little free memory: smaller tiles
+    monkeypatch.setattr(photos, "available_memory", lambda: 1 << 30)  # little free memory: smaller tiles
     assert photos.make_runner(DistortionPriorDeblur(DPAConfig()), "cpu", "auto", "auto", None, 1).cfg.tile < heavy.cfg.tile
 
 
@@ -212,15 +212,17 @@ _GC_SPY = """
 import gc, sys
 import numpy as np
 from PIL import Image
-from deblurcli.cli import deblur_cmd, main
+from deblurcli.cli import main
+from deblurcli.engine import runner, setup
 Image.fromarray(np.zeros((40, 48, 3), np.uint8)).save(sys.argv[1])
-real = deblur_cmd.make_runner
-def spy(*a, **k):
-    before = gc.isenabled()
-    r = real(*a, **k)
-    print(before, gc.isenabled(), gc.get_freeze_count() > 10_000, flush=True)
-    return r
-deblur_cmd.make_runner = spy
+real_make, real_restore = setup.make_runner, runner.Runner.restore
+def make(*a, **k):
+    print(gc.isenabled(), flush=True)  # while the model loads
+    return real_make(*a, **k)
+def restore(self, *a, **k):
+    print(gc.isenabled(), gc.get_freeze_count() > 10_000, flush=True)  # once photos are restored
+    return real_restore(self, *a, **k)
+setup.make_runner, runner.Runner.restore = make, restore
 sys.argv = ["deblur", sys.argv[1], "-q", "-o", sys.argv[2]]
 main.run()
 """

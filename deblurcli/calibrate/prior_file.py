@@ -185,3 +185,12 @@ def check_prior(prior: CameraPrior, path: Path, entry: WeightsEntry, hparams: di
     if hparams is not None and json.loads(m.get("hparams", "{}")) != json.loads(json.dumps(hparams, sort_keys=True)):
         raise PriorError(f"{path}: made for a different version of the {entry.arch} architecture")
     return prior
+
+
+def in_sensor_frame(levels: list, psfs: np.ndarray, orientation: int, shape: tuple[int, int]) -> tuple[list, np.ndarray, tuple[int, int]]:
+    """A calibration's prior levels and PSF grid (in the upright SHARP photo's frame) turned into the
+    sensor's frame, as prior files store them, with the sensor's (width, height)."""
+    lv = [unorient_grid(lev, orientation) for lev in levels]
+    p = unorient_grid(torch.from_numpy(psfs).permute(2, 3, 0, 1), orientation).permute(2, 3, 0, 1).numpy()
+    h, w = shape
+    return lv, np.ascontiguousarray(p), ((h, w) if orientation in (5, 6, 7, 8) else (w, h))

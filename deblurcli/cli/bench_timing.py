@@ -34,7 +34,7 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
     dev = pick_device(device)
     peaks = {str(dt).replace("torch.", ""): matmul_peak(dev, dt) for dt in (torch.float32, torch.bfloat16)}
     results = []
-    # "auto" is the rule `deblur` itself uses (photos.auto_tile), so bench times what users get.
+    # "auto" is the rule `deblur` itself uses (engine.setup.auto_tile), so bench times what users get.
     tiles = ["256", "512", "768", "1024", "1536", "2048", "auto", "none"] if recommend else [tile]
     precs = ["fp32", "bf16"] if recommend else precisions
     with console.status("timing …") as status:

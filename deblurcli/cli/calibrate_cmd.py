@@ -39,7 +39,7 @@ def calibrate(
     setup_logging(debug)
     from ..archs import hparams_of
     from ..calibrate.estimate import calibrate as run
-    from ..calibrate.prior_file import save_prior, unorient_grid
+    from ..calibrate.prior_file import in_sensor_frame, save_prior
     from ..calibrate.preview import render
     from ..io.images import Photo, read_photo, write_photo
     from ..models.loader import load_model
@@ -54,14 +54,7 @@ def calibrate(
     net, entry = load_model(model, "calibrate", weights)
     with console.status("aligning the pair and estimating the prior …"):
         cal = run(net, s.rgb(), b.rgb(), psf_grid)
-    import numpy as np
-    import torch
-
-    levels = [unorient_grid(lev, s.orientation) for lev in cal.levels]
-    psfs = unorient_grid(torch.from_numpy(cal.psfs).permute(2, 3, 0, 1), s.orientation).permute(2, 3, 0, 1).numpy()
-    h, w = s.pixels.shape[:2]
-    sensor = (h, w) if s.orientation in (5, 6, 7, 8) else (w, h)
-    psfs = np.ascontiguousarray(psfs)
+    levels, psfs, sensor = in_sensor_frame(cal.levels, cal.psfs, s.orientation, s.pixels.shape[:2])
     extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name}
     adapted = None
     if adapt_images is not None:

@@ -52,17 +52,6 @@ def setup_logging(debug: bool) -> None:
         logging.basicConfig(level=logging.DEBUG, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)], force=True)
 
 
-def parse_tile(value: str) -> int | None | str:
-    v = value.strip().lower()
-    if v == "auto":
-        return "auto"
-    if v in ("none", "0", "off"):
-        return None
-    if not v.isdigit() or int(v) < 64:
-        raise UsageError(f"--tile {value!r}: expected 'auto', 'none' or a size ≥ 64")
-    return int(v)
-
-
 def parse_size(s: str) -> tuple[int, int]:
     """``WIDTHxHEIGHT`` → (width, height), both positive."""
     try:

@@ -12,8 +12,8 @@ from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
-                     check_batch_options, guarded, setup_logging)
-from .photos import make_runner, run_photos
+                     check_batch_options, console, guarded, setup_logging)
+from .photos import run_photos
 
 
 @guarded
@@ -52,38 +52,27 @@ def deblur(
     if method not in ("dpa", "psf"):
         raise UsageError(f"--method {method!r}: expected dpa or psf")
     if method == "psf" and prior is None:
-        raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
+        raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")  # before any decode
     check_batch_options(overwrite, skip_existing, format, suffix)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
     try:
-        from ..models.loader import load_model
+        from ..api import load
+        from ..engine.allocator import resume_gc
 
-        field = None
-        if prior is not None:
-            from ..calibrate.prior_file import read_prior
-
-            field = read_prior(prior)
-            model = model or field.meta.get("model_id")  # the model the prior was made with
-        net, entry = load_model(model, "calibrate" if prior else "deblur", weights)
-        if field is not None:
-            from ..archs import hparams_of
-            from ..calibrate.prior_file import check_prior
-
-            field = check_prior(field, prior, entry, hparams_of(net))  # type: ignore[arg-type]
-            if field.adapted is not None and method == "dpa":
-                from ..calibrate.adapt import apply_adapted
-
-                net = apply_adapted(net, field.adapted)
-        runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph)
+        notes: list[str] = []
+        restorer = load(model, weights=weights, prior=prior, method=method, psf_step=psf_step,
+                        allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
+                        overlap=overlap, batch=batch, cuda_graph=cuda_graph, notes=notes)
+        resume_gc()  # start-up is over (cli.main.run paused it)
+        for n in notes:
+            console.print(f"[yellow]warning[/] {n}")
     except BaseException:
         reader.close()
         raise
 
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
-        if field is None:
-            return runner.restore(photo.rgb(), None, progress=on_tiles)
-        return field.restore(photo, runner, method, allow_aspect_mismatch, on_tiles, psf_step)
+        return restorer.restore_photo(photo, on_tiles)
 
     run_photos(jobs, process, opts, quiet, as_json, "deblur", reader)

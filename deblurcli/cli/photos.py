@@ -13,62 +13,23 @@ from rich.table import Table
 
 from ..batch import BatchOptions, FileResult, Job, Process, Reader, run_batch
 from ..errors import UsageError
-from .common import console, out, parse_tile
+from .common import console, out
 
 if TYPE_CHECKING:  # torch is imported only once a command needs a model (fast --help; the first photo
     from ..engine.runner import Runner  # decodes while it imports: batch.Reader)
 
-AUTO_TILE_CPU = 1024
-BYTES_PER_PX = 700  # fallback for an arch without a measured act_bytes_per_px
-TILE_MEMORY_CPU = 768 << 20  # activations of one CPU tile: keeps a 24 MP photo under 3 GB peak
-
-
 def make_runner(model, device: str, precision: str, tile: str, overlap: int | None, batch: int,  # type: ignore[no-untyped-def]
                 cuda_graph: bool = False) -> Runner:
+    """``engine.setup.make_runner``, its notes printed, after start-up (the collector resumes here)."""
     from ..engine.allocator import resume_gc
-    from ..engine.runner import Runner, RunConfig
+    from ..engine.setup import make_runner as build
 
     resume_gc()  # start-up is over (cli.main.run paused it)
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise UsageError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
-    t = parse_tile(tile)
-    if overlap is not None and overlap < 0:
-        raise UsageError(f"--overlap {overlap}: must be 0 or more")
-    runner = Runner(model, RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU, context=overlap, batch=batch,
-                                      cuda_graph=cuda_graph))  # type: ignore[arg-type]
-    if overlap is not None and overlap < runner.context_default and t is not None:
-        console.print(f"[yellow]warning[/] --overlap {overlap} is below this model's measured context "
-                      f"({runner.context_default} px): tile seams may show")
-    if t == "auto":
-        return runner.with_config(tile=auto_tile(runner))
-    return runner if t is None else runner.with_config(tile=t)
-
-
-def _available_ram() -> int:
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 << 30
-
-
-def auto_tile(runner: Runner) -> int:
-    """The largest tile whose activations (the arch's measured ``act_bytes_per_px``,
-    ``scripts/tile_memory.py``) fit in a quarter of the free memory, and on CPU in ``TILE_MEMORY_CPU``:
-    big tiles waste less compute on context (a 1024 tile with 128 px context per side computes 1.8× its
-    core, a 2048 tile 1.3×), so a light model gets bigger tiles than a heavy one. CUDA: up to 4096."""
-    import torch
-
-    bpp = getattr(runner.model, "act_bytes_per_px", BYTES_PER_PX)
-    if runner.device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(runner.device)
-        budget = free * 0.25
-    else:
-        budget = min(_available_ram() * 0.25, TILE_MEMORY_CPU)
-    side = int((budget / bpp) ** 0.5)
-    return max(256, min(4096, side // 64 * 64))
+    notes: list[str] = []
+    runner = build(model, device, precision, tile, overlap, batch, cuda_graph, notes)
+    for n in notes:
+        console.print(f"[yellow]warning[/] {n}")
+    return runner
 
 
 def progress_bar(quiet: bool = False) -> Progress:

@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 import tempfile
+import time
 import warnings
 import zlib
 from dataclasses import dataclass, field, replace
@@ -460,8 +462,45 @@ def publish(tmp: Path, dest: Path, overwrite: bool = True) -> None:
 
 
 def part_name(dest: Path) -> str:
-    """The prefix of ``dest``'s hidden temporary file: short enough for any legal output name."""
-    return f".{dest.name[:80]}."
+    """The prefix of ``dest``'s hidden temporary file: short enough for any legal output name, with
+    the writing process's id (``clean_stale_parts`` tells a dead run's leftovers by it)."""
+    return f".{dest.name[:80]}.{os.getpid()}."
+
+
+_PART = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+\.part$")
+STALE_PART_S = 60.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def clean_stale_parts(folder: Path) -> list[Path]:
+    """Remove the temporary files that a killed run of ours left in ``folder``: named by
+    ``part_name``, their process gone, and untouched for ``STALE_PART_S``. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for f in entries:
+        m = _PART.match(f.name)
+        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        try:
+            if now - f.stat().st_mtime > STALE_PART_S:
+                f.unlink()
+                removed.append(f)
+        except OSError:
+            continue
+    return removed
 
 
 def can_write(folder: Path) -> bool:

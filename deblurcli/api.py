@@ -1,0 +1,261 @@
+"""The Python API. The CLI's photo commands are built on it.
+
+    import deblurcli
+    sharp = deblurcli.restore("photo.jpg")           # numpy array, the file's bit depth, upright
+    r = deblurcli.load("dpa-compact")                # a reusable Restorer: the model loads once
+    out = r.restore(pil_image, strength=0.8)         # PIL in, PIL out; uint8 in, uint8 out; …
+
+What goes in and what comes out:
+- a **path** (str or Path): the file is read as the CLI reads it (EXIF orientation applied, 16-bit
+  kept, grey kept, alpha passed through); the result is a numpy array of the file's own dtype (uint8
+  or uint16), H×W (grey), H×W×2 (grey + alpha), H×W×3 or H×W×4;
+- a **PIL image** (L, LA, RGB, RGBA, I;16, P, CMYK; its EXIF orientation is applied): a PIL image of
+  the same mode (P and CMYK come back as RGB/RGBA);
+- a **numpy array**, uint8, uint16 or float in [0, 1], of shape H×W, H×W×1, H×W×2, H×W×3 or H×W×4:
+  an array of the same dtype and shape. The last channel of a 2- or 4-channel array is alpha and is
+  passed through untouched. A float array outside [0, 1] is refused (it is not a photo's range).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+import numpy as np
+
+from .errors import InputError, UsageError
+from .io.images import Photo
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .calibrate.prior_file import CameraPrior
+    from .engine.runner import Runner
+
+ImageLike = Union[str, Path, np.ndarray, "Image.Image"]
+Progress = Callable[[int, int], None]
+
+
+# ------------------------------------------------------------------------------- inputs and outputs
+
+@dataclass
+class _Kind:
+    """How to give the result back in the form the image came in."""
+
+    kind: str  # "path" | "pil" | "array"
+    dtype: Any = np.uint8
+    shape: tuple[int, ...] = ()
+    mode: str = "RGB"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _from_array(a: np.ndarray) -> tuple[Photo, _Kind]:
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)):
+        raise InputError(f"an array of shape {a.shape}: expected H×W, H×W×1, H×W×2, H×W×3 or H×W×4")
+    if a.dtype == np.uint8:
+        top, bits = 255.0, 8
+    elif a.dtype == np.uint16:
+        top, bits = 65535.0, 16
+    elif np.issubdtype(a.dtype, np.floating):
+        top, bits = 1.0, 16
+        if not np.isfinite(a).all() or float(a.min()) < 0 or float(a.max()) > 1:
+            raise InputError("a float array must hold values in [0, 1]", "scale it, or pass uint8/uint16")
+    else:
+        raise InputError(f"an array of dtype {a.dtype}: expected uint8, uint16 or float in [0, 1]")
+    x = a[..., None] if a.ndim == 2 else a
+    nc = 1 if x.shape[2] in (1, 2) else 3
+    alpha = x[..., nc].copy() if x.shape[2] > nc else None
+    pixels = (x[..., :nc].astype(np.float32) / np.float32(top))
+    return Photo(np.ascontiguousarray(pixels), bits, alpha), _Kind("array", a.dtype, a.shape)
+
+
+def _from_pil(im: "Image.Image") -> tuple[Photo, _Kind]:
+    from PIL import ImageOps
+
+    im = ImageOps.exif_transpose(im)  # the orientation a camera wrote, applied once
+    mode = im.mode
+    if mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+        has_alpha = mode in ("PA",) or (mode == "P" and "transparency" in im.info)
+        im = im.convert("RGBA" if has_alpha else "RGB")
+        mode_out = im.mode
+    else:
+        mode_out = mode
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(im).astype(np.uint16)
+    elif im.mode in ("L", "LA", "RGB", "RGBA"):
+        a = np.asarray(im)
+    else:
+        raise InputError(f"a PIL image of mode {im.mode}: not supported", "convert it to RGB first")
+    photo, _ = _from_array(a)
+    photo.icc = im.info.get("icc_profile")
+    return photo, _Kind("pil", a.dtype, a.shape, mode_out)
+
+
+def _to_array(photo: Photo, dtype: Any) -> np.ndarray:
+    top = 255.0 if dtype == np.uint8 else 65535.0 if dtype == np.uint16 else 1.0
+    x = photo.pixels * np.float32(top)
+    if top > 1:
+        x = np.clip(x + 0.5, 0, top).astype(dtype)
+    else:
+        x = x.astype(dtype)
+    if photo.alpha is not None:
+        al = photo.alpha
+        if al.dtype != x.dtype:
+            src_top = 65535.0 if al.dtype == np.uint16 else 255.0 if al.dtype == np.uint8 else 1.0
+            al = (al.astype(np.float64) * (top / src_top) + (0.5 if top > 1 else 0)).astype(dtype)
+        x = np.concatenate([x, al[..., None]], axis=2)
+    return x
+
+
+def _give_back(photo: Photo, kind: _Kind) -> Any:
+    if kind.kind == "path":
+        a = _to_array(photo, np.uint16 if photo.bits == 16 else np.uint8)
+        return a[..., 0] if a.shape[2] == 1 else a
+    if kind.kind == "array":
+        return _to_array(photo, kind.dtype).reshape(kind.shape)
+    from PIL import Image
+
+    a = _to_array(photo, kind.dtype)
+    if kind.mode.startswith("I"):
+        return Image.fromarray(np.ascontiguousarray(a[..., 0], np.uint16))  # Pillow's 16-bit grey (I;16)
+    return Image.fromarray(a[..., 0] if a.shape[2] == 1 else a, kind.mode)
+
+
+def as_photo(image: ImageLike, max_megapixels: float = 200.0) -> tuple[Photo, _Kind]:
+    """``image`` as a ``Photo`` (upright, float32), and how to give a result back in its kind."""
+    if isinstance(image, (str, Path)):
+        from .io.images import read_photo
+
+        return read_photo(image, max_megapixels), _Kind("path")
+    if isinstance(image, np.ndarray):
+        return _from_array(image)
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        Image = None  # type: ignore[assignment]
+    if Image is not None and isinstance(image, Image.Image):
+        return _from_pil(image)
+    raise InputError(f"cannot restore a {type(image).__name__}", "pass a path, a PIL image or a numpy array")
+
+
+# ------------------------------------------------------------------------------------------- restoring
+
+class Restorer:
+    """A loaded model on its device, ready to restore any number of images (``load`` makes one)."""
+
+    def __init__(self, runner: "Runner", entry: Any, prior: "CameraPrior | None" = None, method: str = "dpa",
+                 psf_step: bool | None = None, allow_aspect_mismatch: bool = False) -> None:
+        self.runner, self.entry, self.prior = runner, entry, prior
+        self.method, self.psf_step, self.allow_aspect_mismatch = method, psf_step, allow_aspect_mismatch
+
+    @property
+    def model_id(self) -> str:
+        return str(self.entry.id)
+
+    def restore_photo(self, photo: Photo, progress: Progress | None = None) -> np.ndarray:
+        """The restored RGB (H×W×3 float32) of an upright ``Photo`` (no strength applied)."""
+        if self.prior is None:
+            return self.runner.restore(photo.rgb(), None, progress=progress)
+        return self.prior.restore(photo, self.runner, self.method, self.allow_aspect_mismatch, progress, self.psf_step)
+
+    def restore(self, image: ImageLike, *, strength: float = 1.0, progress: Progress | None = None) -> Any:
+        """Restore ``image`` (a path, PIL image or numpy array) and return the result in its kind."""
+        from .batch import blend
+
+        if not 0.0 <= strength <= 1.0:
+            raise UsageError(f"strength {strength}: expected 0 to 1")
+        photo, kind = as_photo(image)
+        out = photo.with_pixels(blend(photo, self.restore_photo(photo, progress), strength))
+        return _give_back(out, kind)
+
+
+def load(model: str | None = None, *, weights: str | Path | None = None, prior: str | Path | None = None,
+         method: str = "dpa", psf_step: bool | None = None, allow_aspect_mismatch: bool = False,
+         device: str = "auto", precision: str = "auto", tile: str | int | None = "auto", overlap: int | None = None,
+         batch: int = 1, cuda_graph: bool = False, notes: list[str] | None = None) -> Restorer:
+    """A ``Restorer`` for blind deblurring (``model``: a weights id, default ``dpa-lite``; or a
+    ``weights`` file), or calibrated with ``prior`` (a file from `deblur calibrate`; the model it was
+    made with unless ``model`` says otherwise; ``method`` "dpa" or "psf")."""
+    from .engine.setup import make_runner
+    from .models.loader import load_model
+
+    if method not in ("dpa", "psf"):
+        raise UsageError(f"method {method!r}: expected dpa or psf")
+    if method == "psf" and prior is None:
+        raise UsageError("method psf needs a prior (the PSF field comes from the calibration)")
+    field = None
+    if prior is not None:
+        from .calibrate.prior_file import read_prior
+
+        field = read_prior(Path(prior))
+        model = model or field.meta.get("model_id")  # the model the prior was made with
+    net, entry = load_model(model, "calibrate" if prior is not None else "deblur", Path(weights) if weights else None)
+    if field is not None:
+        from .archs import hparams_of
+        from .calibrate.prior_file import check_prior
+
+        field = check_prior(field, Path(prior), entry, hparams_of(net))  # type: ignore[arg-type]
+        if field.adapted is not None and method == "dpa":
+            from .calibrate.adapt import apply_adapted
+
+            net = apply_adapted(net, field.adapted)
+    runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes)
+    return Restorer(runner, entry, field, method, psf_step, allow_aspect_mismatch)
+
+
+def restore(image: ImageLike, *, model: str | None = None, strength: float = 1.0, device: str = "auto",
+            prior: str | Path | None = None, method: str = "dpa") -> Any:
+    """Deblur one image (a path, PIL image or numpy array); the result comes back in the same kind.
+    For many images, ``load`` once and call ``Restorer.restore``."""
+    return load(model, prior=prior, method=method, device=device).restore(image, strength=strength)
+
+
+def defocus(image: ImageLike, *, blur_map: np.ndarray | None = None, estimator: str = "learned",
+            strength: float = 1.0, device: str = "auto", model: str | None = None) -> Any:
+    """Remove defocus blur with SVBR-Net: ``blur_map`` (per-pixel disk radius in px, H×W) or one
+    estimated by ``estimator`` ("learned" or "edge"); the result comes back in the image's kind."""
+    from .batch import blend
+    from .defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
+    from .defocus.mapfile import to_trained_range
+    from .engine.runner import BlurMap
+    from .engine.setup import make_runner
+    from .models.loader import load_model
+
+    if estimator not in ("learned", "edge"):
+        raise UsageError(f"estimator {estimator!r}: expected learned or edge")
+    photo, kind = as_photo(image)
+    net, _ = load_model(model, "defocus")
+    runner = make_runner(net, device)
+    if blur_map is None:
+        rgb = photo.rgb()
+        blur_map = estimate_radius_learned(rgb, load_learned_estimator().to(runner.device)) if estimator == "learned" \
+            else estimate_radius(rgb)
+    elif blur_map.shape != photo.pixels.shape[:2]:
+        raise InputError(f"blur map of shape {blur_map.shape} for an image of {photo.pixels.shape[:2]}")
+    radius = to_trained_range(np.asarray(blur_map, np.float32), photo.warnings)
+    out = runner.restore(photo.rgb(), BlurMap(radius))
+    return _give_back(photo.with_pixels(blend(photo, out, strength)), kind)
+
+
+def calibrate(sharp: ImageLike, blurred: ImageLike, output: str | Path, *, model: str | None = None,
+              psf_grid: int = 6, overwrite: bool = False) -> dict[str, Any]:
+    """Calibrate a camera from a sharp/blurred pair (paths, PIL images or arrays of one scene) and
+    write the prior file ``output`` (for ``load(prior=…)``); returns the calibration summary
+    (alignment residual, PSF widths, noise). No adaptation here: `deblur calibrate --adapt-images` does it."""
+    from .archs import hparams_of
+    from .calibrate.estimate import calibrate as run
+    from .calibrate.prior_file import in_sensor_frame, save_prior
+    from .errors import OutputExistsError
+    from .models.loader import load_model
+
+    out = Path(output)
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} exists", "pass overwrite=True to replace it")
+    s, _ = as_photo(sharp)
+    b, _ = as_photo(blurred)
+    net, entry = load_model(model, "calibrate")
+    cal = run(net, s.rgb(), b.rgb(), psf_grid)
+    levels, psfs, sensor = in_sensor_frame(cal.levels, cal.psfs, s.orientation, s.pixels.shape[:2])
+    save_prior(out, levels, psfs, entry, hparams_of(net), sensor, {"name": out.stem, "alignment": cal.summary})
+    return dict(cal.summary)

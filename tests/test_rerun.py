@@ -1,0 +1,84 @@
+"""Batches never take their own outputs as inputs, `--skip-existing` resumes exactly, and a killed
+run's hidden temporary files are cleaned."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from deblurcli.batch import NamingOptions, is_our_output, plan_jobs
+from deblurcli.cli.main import app, route
+from deblurcli.io.images import clean_stale_parts
+
+runner = CliRunner()
+
+
+def _photos(folder: Path, n: int = 3) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = folder / f"p{i}.jpg"
+        Image.fromarray((np.random.default_rng(i).random((40, 48, 3)) * 255).astype(np.uint8)).save(p)
+        out.append(p)
+    return out
+
+
+def _state(folder: Path) -> dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_rerun_in_place_writes_nothing_new(tiny_registry: Path, tmp_path: Path) -> None:
+    _photos(tmp_path / "shots")
+    r = runner.invoke(app, route([str(tmp_path / "shots"), "--compare", "-q"]))
+    assert r.exit_code == 0, r.output
+    before = _state(tmp_path / "shots")
+    assert len(before) == 9  # 3 photos, 3 outputs, 3 compare images
+    r = runner.invoke(app, route([str(tmp_path / "shots"), "--compare", "--skip-existing", "-q", "--json"]))
+    assert r.exit_code == 0, r.output
+    assert _state(tmp_path / "shots") == before
+    assert "_deblurred_deblurred" not in r.output
+
+
+def test_our_outputs_are_recognised_and_named_files_still_taken(tmp_path: Path) -> None:
+    assert is_our_output(Path("a_deblurred.jpg"), "_deblurred")
+    assert is_our_output(Path("a_deblurred_compare.jpg"), "_deblurred")
+    assert is_our_output(Path("a_defocused_blurmap_preview.png"), "_defocused")
+    assert is_our_output(Path("a_sharp.png"), "_sharp")
+    assert not is_our_output(Path("deblurred_holiday.jpg"), "_deblurred")
+    _photos(tmp_path)
+    (tmp_path / "p0_deblurred.jpg").write_bytes((tmp_path / "p0.jpg").read_bytes())
+    jobs = plan_jobs([str(tmp_path)], NamingOptions())
+    assert sorted(j.src.name for j in jobs) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    jobs = plan_jobs([str(tmp_path / "p0_deblurred.jpg")], NamingOptions())  # asked for by name: taken
+    assert [j.src.name for j in jobs] == ["p0_deblurred.jpg"]
+
+
+def test_an_output_folder_inside_the_inputs_is_not_walked(tiny_registry: Path, tmp_path: Path) -> None:
+    _photos(tmp_path / "shots")
+    out = tmp_path / "shots" / "out"
+    out.mkdir()
+    (out / "other.jpg").write_bytes((tmp_path / "shots" / "p0.jpg").read_bytes())
+    jobs = plan_jobs([str(tmp_path / "shots")], NamingOptions(output=out, recursive=True))
+    assert sorted(j.src.name for j in jobs) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+
+
+def test_a_killed_runs_part_files_are_cleaned_and_live_ones_kept(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".p0_deblurred.jpg.{dead.pid}.abc123.part"
+    live = tmp_path / ".p1_deblurred.jpg.1.def456.part"  # pid 1 (init) is alive
+    fresh = tmp_path / f".p2_deblurred.jpg.{dead.pid}.ghi789.part"
+    other = tmp_path / ".notes.part"
+    for f in (stale, live, fresh, other):
+        f.write_bytes(b"x")
+    old = time.time() - 3600
+    for f in (stale, live, other):
+        os.utime(f, (old, old))
+    assert clean_stale_parts(tmp_path) == [stale]
+    assert live.exists() and fresh.exists() and other.exists() and not stale.exists()
