@@ -16,9 +16,9 @@ from typing import Literal
 import numpy as np
 
 from .errors import DeblurError, OutputExistsError, UsageError
-from .io.images import EXT_FOR, FORMATS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
+from .io.images import EXT_FOR, FORMATS, INPUT_EXTS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
 
-IMAGE_EXTS = tuple(FORMATS)
+IMAGE_EXTS = tuple(FORMATS)  # what we write
 OutFormat = Literal["same", "png", "jpg", "tiff", "webp"]
 
 
@@ -46,11 +46,12 @@ class FileResult:
     seconds: float = 0.0
     megapixels: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    size: tuple[int, int] | None = None  # (width, height) of the upright photo
 
 
 def _images_in(folder: Path, recursive: bool) -> list[Path]:
     it = folder.rglob("*") if recursive else folder.glob("*")
-    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
+    return sorted(p for p in it if p.is_file() and p.suffix.lower() in INPUT_EXTS and not p.name.startswith("."))
 
 
 # What our commands add to an output's stem besides --suffix: never inputs when a folder or a pattern
@@ -99,6 +100,8 @@ def expand(inputs: list[str], recursive: bool, suffix: str = "", skip: Path | No
 def _ext(src: Path, fmt: OutFormat) -> str:
     if fmt != "same":
         return EXT_FOR[fmt]
+    if src.suffix.lower() in (".heic", ".heif"):
+        return ".jpg"  # a phone's photo: JPEG, which everything opens (--format png keeps more)
     return src.suffix if src.suffix.lower() in IMAGE_EXTS else ".png"
 
 
@@ -119,7 +122,10 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
             rel = src.parent.relative_to(base) if base is not None else Path()
             dest = out / rel / name
         else:
-            dest = out if out.suffix.lower() in IMAGE_EXTS else out.with_suffix(_ext(src, opts.format))
+            if out.suffix.lower() not in IMAGE_EXTS:
+                raise UsageError(f"-o {out}: cannot write {out.suffix!r} files",
+                                 f"use one of {', '.join(sorted(set(IMAGE_EXTS)))}, or a folder")
+            dest = out
         err = None
         if dest.resolve() == src.resolve():
             err = "output would overwrite the input; choose another --suffix or -o"
@@ -141,6 +147,7 @@ class BatchOptions:
     quality: int = 95
     strength: float = 1.0
     compare: bool = False
+    strip_metadata: bool = False  # drop EXIF (GPS included) and XMP from the outputs, for sharing
 
 
 def blend(photo: Photo, restored_rgb: np.ndarray, strength: float) -> np.ndarray:
@@ -244,8 +251,11 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
             try:
                 photo = fut.result()
                 res.megapixels = photo.megapixels
+                res.size = (int(photo.pixels.shape[1]), int(photo.pixels.shape[0]))
                 restored = process(job, photo, on_tiles or (lambda d, n: None))
                 out = photo.with_pixels(blend(photo, restored, opts.strength))
+                if opts.strip_metadata:
+                    out.exif, out.xmp = None, None  # the ICC profile stays: it is the colours' meaning
                 if pending is not None:
                     yield _finish(*pending, opts.skip_existing)
                 pending = (writer.submit(_write, photo, out, job.dest, opts), res)

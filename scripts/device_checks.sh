@@ -17,11 +17,11 @@ deblur() { python3 -c 'import sys; from deblurcli.cli.main import run; sys.argv[
 start=$SECONDS
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; python3 -c "import torch; print('torch', torch.__version__)"; } 2>&1 | tee "$OUT/machine.txt"
 [ "${EAGER:-1}" = 1 ] && deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
-  --precision bf16 --precision fp16 --precision fp32 --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.txt"
+  --precision bf16 --precision fp16 --precision fp32 --json-file "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.txt"
 [ "${EAGER:-1}" = 1 ] && deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
-  --precision bf16 --precision fp16 --tile none --json "$OUT/bench_gpu_notile.json" 2>&1 | tee "$OUT/bench_gpu_notile.txt"
+  --precision bf16 --precision fp16 --tile none --json-file "$OUT/bench_gpu_notile.json" 2>&1 | tee "$OUT/bench_gpu_notile.txt"
 deblur bench --model dpa-compact --model lcnet-compact --size 1280x720 --device cuda --runs 30 --warmup 5 \
-  --precision bf16 --precision fp16 --tile none --cuda-graph --json "$OUT/bench_gpu_graph.json" 2>&1 | tee "$OUT/bench_gpu_graph.txt"
+  --precision bf16 --precision fp16 --tile none --cuda-graph --json-file "$OUT/bench_gpu_graph.json" 2>&1 | tee "$OUT/bench_gpu_graph.txt"
 python3 scripts/gpu_breakdown.py --model dpa-compact --model lcnet-compact --json "$OUT/gpu_breakdown.json" 2>&1 | tee "$OUT/gpu_breakdown.txt"
 for steps in ${SWEEP_STEPS-1500 3000}; do
   left=$(( ${BUDGET_S:-480} - (SECONDS - start) ))

@@ -5,16 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs
 export COLUMNS=160
-deblur bench --quality --val --count 24 --json docs/quality.json 2>&1 | tee docs/quality.txt
-deblur bench --calibration --val --count 24 --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration.json 2>&1 | tee docs/calibration.txt
+deblur bench --quality --val --count 24 --json-file docs/quality.json 2>&1 | tee docs/quality.txt
+deblur bench --calibration --val --count 24 --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/calibration.json 2>&1 | tee docs/calibration.txt
 deblur bench --calibration --val --count 24 --model dpa-lite --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" 2>&1 | tee docs/calibration_dpa_lite.txt
-deblur bench --calibration --val --count 24 --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration_chart.json 2>&1 | tee docs/calibration_chart.txt
-deblur bench --calibration --val --count 24 --model dpa-lite --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json docs/calibration_chart_dpa_lite.json 2>&1 | tee docs/calibration_chart_dpa_lite.txt
+deblur bench --calibration --val --count 24 --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/calibration_chart.json 2>&1 | tee docs/calibration_chart.txt
+deblur bench --calibration --val --count 24 --model dpa-lite --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/calibration_chart_dpa_lite.json 2>&1 | tee docs/calibration_chart_dpa_lite.txt
 { python scripts/psf_field_error.py; python scripts/psf_field_error.py --size 0; } | tee docs/psf_field_error.txt
-deblur bench --defocus --val --count 24 --json docs/defocus.json 2>&1 | tee docs/defocus.txt
-deblur bench --arch all --size 1280x720 --runs 3 --json docs/bench_arch_cpu.json 2>&1 | tee docs/bench_arch_cpu.txt
-deblur bench --size 1280x720 --runs 3 --json docs/bench_cpu.json 2>&1 | tee docs/bench_cpu.txt
-deblur bench --model dpa-lite --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1 --json docs/bench_cpu_12mp.json 2>&1 | tee docs/bench_cpu_12mp.txt
+deblur bench --defocus --val --count 24 --json-file docs/defocus.json 2>&1 | tee docs/defocus.txt
+deblur bench --arch all --size 1280x720 --runs 3 --json-file docs/bench_arch_cpu.json 2>&1 | tee docs/bench_arch_cpu.txt
+deblur bench --size 1280x720 --runs 3 --json-file docs/bench_cpu.json 2>&1 | tee docs/bench_cpu.txt
+deblur bench --model dpa-lite --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1 --json-file docs/bench_cpu_12mp.json 2>&1 | tee docs/bench_cpu_12mp.txt
 # The 12 MP bar is end to end (decode, restore, encode), as a user runs it:
 for i in 1 2 3 4 5; do python scripts/memory_24mp.py --size 4000x3000; done | tee docs/end_to_end_12mp_default_runs.txt
 { python scripts/memory_24mp.py --size 4000x3000; python scripts/memory_24mp.py --size 4000x3000 --model dpa-compact; python scripts/memory_24mp.py --size 4000x3000 --model lcnet-compact; python scripts/memory_24mp.py --size 4000x3000 --model attgan-compact; } | tee docs/end_to_end_12mp.txt

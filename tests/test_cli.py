@@ -149,7 +149,7 @@ def test_demo_runs_offline(tiny_registry: Path, tmp_path: Path) -> None:
 
 def test_bench_json_has_timing_and_machine(tiny_registry: Path, tmp_path: Path) -> None:
     out = tmp_path / "b.json"
-    r = invoke("bench", "--model", "tiny-lcnet", "--size", "96x64", "--runs", "2", "--warmup", "0", "--json", str(out))
+    r = invoke("bench", "--model", "tiny-lcnet", "--size", "96x64", "--runs", "2", "--warmup", "0", "--json-file", str(out))
     assert r.exit_code == 0, r.output
     d = json.loads(out.read_text())
     assert d["machine"]["cores"] and d["matmul_peak_gflops"]["float32"] > 0
@@ -160,7 +160,7 @@ def test_bench_json_has_timing_and_machine(tiny_registry: Path, tmp_path: Path) 
 
 def test_bench_quality_on_procedural_scenes(tiny_registry: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.json"
-    r = invoke("bench", "--quality", "--model", "tiny-lcnet", "--count", "2", "--json", str(out))
+    r = invoke("bench", "--quality", "--model", "tiny-lcnet", "--count", "2", "--json-file", str(out))
     assert r.exit_code == 0, r.output
     q = json.loads(out.read_text())["quality"]
     assert set(q) >= {"blurry input", "unsharp mask", "Wiener (true kernel)", "tiny-lcnet"}

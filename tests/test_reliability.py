@@ -350,3 +350,23 @@ def test_calibration_pair_warnings() -> None:
     assert any("identical" in w for w in pair_warnings(a, a.copy()))
     assert any("sizes differ" in w for w in pair_warnings(a, np.zeros((75, 100, 3), np.float32)))
     assert pair_warnings(a, np.clip(a + 0.1, 0, 1)) == []
+
+
+# HEIC input (the generalisation of "every format × orientation"; issue 25's formats) --------------------
+
+def test_heic_photo_is_read_upright_once_and_written_as_jpeg(tiny_registry: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pillow_heif")
+    yy, xx = np.mgrid[0:48, 0:64]
+    a = np.stack([xx * 4, yy * 5, (xx + yy) * 2], -1).astype(np.uint8)
+    e = Image.Exif()
+    e[0x0112] = 6
+    e[0x010F] = "Phone"
+    f = tmp_path / "IMG_0001.HEIC"
+    Image.fromarray(a).save(f, format="HEIF", exif=e.tobytes(), quality=95)
+    p = read_photo(f)
+    assert p.pixels.shape == (64, 48, 3) and p.orientation == 6
+    assert np.abs(p.pixels - orient(a, 6) / 255).mean() < 0.03
+    r = invoke(str(tmp_path), "-q")
+    assert r.exit_code == 0, r.output
+    out = Image.open(tmp_path / "IMG_0001_deblurred.jpg")
+    assert out.size == (48, 64) and out.getexif().get(0x010F) == "Phone"

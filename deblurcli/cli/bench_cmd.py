@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from ..errors import UsageError
-from .common import CudaGraph, Debug, Device, guarded, parse_size, setup_logging
+from .common import CudaGraph, Debug, Device, Json, JsonFile, guarded, parse_size, setup_logging
 
 
 def _archs(names: list[str]) -> dict[str, tuple[object, str]]:
@@ -42,7 +42,8 @@ def bench(
     cuda_graph: CudaGraph = False,
     runs: Annotated[int, typer.Option(min=1, help="Timed runs.")] = 5,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up runs.")] = 1,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write results and the machine description here.")] = None,
+    as_json: Json = False,
+    json_file: JsonFile = None,
     recommend: Annotated[bool, typer.Option(help="Try tile sizes and precisions; suggest the fastest that fits.")] = False,
     quality: Annotated[bool, typer.Option(help="PSNR/SSIM per model and degradation instead of timing.")] = False,
     images: Annotated[Path | None, typer.Option(help="--quality: a folder of sharp photos (default: procedural scenes).")] = None,
@@ -62,12 +63,12 @@ def bench(
         from .bench_quality import run_quality
 
         run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file, adapt_images, adapt_steps,
-                    chart)
+                    chart, as_json)
         return
     from .bench_timing import run_timing
 
     run_timing(model or [], [parse_size(s) for s in (size or ["1280x720"])], device, precision or ["auto"], tile, runs, warmup,
-               json_file, recommend, arch or [], cuda_graph)
+               json_file, recommend, arch or [], cuda_graph, as_json)
 
 
 

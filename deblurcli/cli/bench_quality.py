@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ from rich.table import Table
 from .. import evaluation as ev
 from ..engine.runner import RunConfig
 from ..errors import UsageError
-from .common import console
+from .common import console, emit_json
 
 
 def _images(folder: Path | None, val: bool, count: int, size: int = 256) -> list[np.ndarray]:
@@ -68,7 +67,7 @@ def _print(table: ev.Table, title: str) -> dict:
 
 def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: bool, defocus: bool, quality: bool,
                 count: int, device: str, json_file: Path | None, adapt_images: Path | None = None,
-                adapt_steps: int = 1000, chart: bool = False) -> None:
+                adapt_steps: int = 1000, chart: bool = False, as_json: bool = False) -> None:
     from ..hub.registry import load_registry
     from .bench_cmd import _models
 
@@ -111,6 +110,4 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         err = ", ".join(f"{k} {v:.2f} px" for k, v in maes.items())
         report["defocus"] = _print(table, f"defocus ({svbr_e.id}); estimators' mean |radius error|: {err}")
         report["defocus_estimator_mae_px"] = maes
-    if json_file:
-        json_file.write_text(json.dumps(report, indent=2))
-        console.print(f"wrote {json_file}")
+    emit_json(report, as_json, json_file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -12,7 +11,7 @@ from ..archs import ARCHS
 from ..benchmark import machine, matmul_peak, time_model
 from ..engine.runner import pick_device
 from ..metrics_model import model_stats
-from .common import console
+from .common import console, emit_json
 from .photos import make_runner
 
 
@@ -27,7 +26,8 @@ def _cond(arch: str, model):  # type: ignore[no-untyped-def]
 
 
 def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precisions: list[str], tile: str, runs: int,
-               warmup: int, json_file: Path | None, recommend: bool, arch_names: list[str], cuda_graph: bool = False) -> None:
+               warmup: int, json_file: Path | None, recommend: bool, arch_names: list[str], cuda_graph: bool = False,
+               as_json: bool = False) -> None:
     from .bench_cmd import _archs, _models
 
     models = _archs(arch_names) if arch_names else _models(ids)
@@ -64,8 +64,6 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
             best = min((r for r in results if r.model == mid), key=lambda r: r.s_per_mp)
             console.print(f"[green]recommended[/] for {mid}: --precision {best.precision} --tile {best.tile or 'none'} "
                           f"({best.s_per_mp:.3f} s/MP, peak {best.peak_mb:.0f} MB)")
-    if json_file:
-        json_file.write_text(json.dumps({"machine": box | {"device": str(dev)}, "cuda_graph": bool(graphs), "matmul_peak_gflops": peaks,
-                                         "results": [r.as_dict() for r in results]}, indent=2))
-        console.print(f"wrote {json_file}")
+    emit_json({"machine": box | {"device": str(dev)}, "cuda_graph": bool(graphs), "matmul_peak_gflops": peaks,
+               "results": [r.as_dict() for r in results]}, as_json, json_file)
 

@@ -37,11 +37,25 @@ Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (never i
 SkipExisting = Annotated[bool, typer.Option(help="Skip files whose output exists (resume a batch).")]
 Strength = Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")]
 Batch = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
+StripMetadata = Annotated[bool, typer.Option(help="Drop EXIF (GPS included) and XMP from the outputs, for sharing; the colour profile stays.")]
 Compare = Annotated[bool, typer.Option(help="Also write <output>_compare.<ext>: before | after.")]
 MaxMP = Annotated[float, typer.Option(min=0.01, help="Refuse photos larger than this many megapixels.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and resolution steps.")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")]
 Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
+JsonFile = Annotated[Path | None, typer.Option("--json-file", help="Also write the machine-readable summary to this file.")]
+
+
+def emit_json(report: dict, as_json: bool, json_file: Path | None) -> None:
+    """The one way a command hands out JSON: ``--json`` on stdout, ``--json-file`` into a file."""
+    import json
+
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(report, indent=2))
+        console.print(f"wrote {json_file}")
+    if as_json:
+        out.print_json(json.dumps(report))
 
 STATE = {"debug": False}
 

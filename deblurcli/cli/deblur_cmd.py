@@ -11,9 +11,9 @@ from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
-                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
+                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, WeightsPath,
                      check_batch_options, console, guarded, setup_logging)
-from .photos import run_photos
+from .photos import provenance, run_photos
 
 
 @guarded
@@ -40,6 +40,7 @@ def deblur(
     overlap: Overlap = None,
     batch: Batch = 1,
     compare: Compare = False,
+    strip_metadata: StripMetadata = False,
     max_megapixels: MaxMP = 200.0,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -55,7 +56,7 @@ def deblur(
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")  # before any decode
     check_batch_options(overwrite, skip_existing, format, suffix)
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
     try:
         from ..api import load
@@ -75,4 +76,4 @@ def deblur(
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
         return restorer.restore_photo(photo, on_tiles)
 
-    run_photos(jobs, process, opts, quiet, as_json, "deblur", reader)
+    run_photos(jobs, process, opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))

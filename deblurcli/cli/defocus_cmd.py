@@ -11,9 +11,9 @@ from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
-                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, TileOpt, WeightsPath,
+                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, WeightsPath,
                      check_batch_options, guarded, setup_logging)
-from .photos import make_runner, run_photos
+from .photos import make_runner, provenance, run_photos
 
 ESTIMATORS = ("edge", "learned")
 # The estimator that measures best on the defocus validation table (`deblur bench --defocus --val`).
@@ -43,6 +43,7 @@ def defocus(
     overlap: Overlap = None,
     batch: Batch = 1,
     compare: Compare = False,
+    strip_metadata: StripMetadata = False,
     max_megapixels: MaxMP = 200.0,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -57,7 +58,7 @@ def defocus(
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare)
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the models load
     try:
         from ..archs import ARCHS
@@ -89,4 +90,4 @@ def defocus(
             write_photo(Photo(preview(radius)), dest.with_name(dest.stem + "_blurmap_preview.png"))
         return runner.restore(photo.rgb(), BlurMap(to_trained_range(radius, photo.warnings)), progress=on_tiles)
 
-    run_photos(jobs, process, opts, quiet, as_json, "defocus", reader)
+    run_photos(jobs, process, opts, quiet, as_json, "defocus", reader, provenance(runner, entry))

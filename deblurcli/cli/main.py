@@ -9,7 +9,7 @@ import typer
 from .. import __version__
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode="rich",
     help="Deblur photos with pretrained networks. `deblur photo.jpg` restores a photo; `deblur demo` shows it "

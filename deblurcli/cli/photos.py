@@ -38,8 +38,16 @@ def progress_bar(quiet: bool = False) -> Progress:
                     TimeRemainingColumn(), console=console, disable=quiet, transient=False)
 
 
+def provenance(runner: Runner, entry) -> dict:  # type: ignore[no-untyped-def]
+    """What made the outputs, for --json: the tool's version, the checkpoint and how it ran."""
+    from .. import __version__
+
+    return {"version": __version__, "model": entry.id, "sha256": entry.sha256, "device": str(runner.device),
+            "precision": str(runner.dtype).replace("torch.", ""), "tile": runner.cfg.tile, "context_px": runner.context}
+
+
 def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: bool, as_json: bool, title: str,
-               reader: Reader | None = None) -> None:
+               reader: Reader | None = None, made_by: dict | None = None) -> None:
     results: list[FileResult] = []
     t0 = time.perf_counter()
     progress = progress_bar(quiet)
@@ -61,22 +69,24 @@ def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: boo
                 progress.console.print(f"[red]failed[/] {res.src}: {res.reason}")
             for w in res.warnings:
                 progress.console.print(f"[yellow]warning[/] {res.src.name}: {w}")
-    summarise(results, time.perf_counter() - t0, quiet, as_json)
+    summarise(results, time.perf_counter() - t0, quiet, as_json, made_by)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
-def summarise(results: list[FileResult], seconds: float, quiet: bool, as_json: bool) -> None:
+def summarise(results: list[FileResult], seconds: float, quiet: bool, as_json: bool, made_by: dict | None = None) -> None:
     done = [r for r in results if r.status == "done"]
     mp = sum(r.megapixels for r in done)
     summary = {
+        **(made_by or {}),
         "done": len(done),
         "skipped": sum(r.status == "skipped" for r in results),
         "failed": sum(r.status == "failed" for r in results),
         "seconds": round(seconds, 3),
         "megapixels_per_second": round(mp / seconds, 3) if seconds > 0 else 0.0,
         "files": [{"input": str(r.src), "output": str(r.dest) if r.dest else None, "status": r.status,
-                   "reason": r.reason, "seconds": round(r.seconds, 3), "warnings": r.warnings} for r in results],
+                   "reason": r.reason, "seconds": round(r.seconds, 3), "warnings": r.warnings,
+                   "size": list(r.size) if r.size else None, "megapixels": round(r.megapixels, 3)} for r in results],
     }
     if as_json:
         out.print_json(json.dumps(summary))

@@ -21,6 +21,7 @@ from torch import nn
 from ..archs._blocks import pad_to_multiple
 from ..errors import ModelOutputError, UsageError
 from .fuse import fold_batchnorm
+from .tone import keep_tone
 from .tiling import Plan, Tile, plan
 
 log = logging.getLogger("deblurcli.engine")
@@ -80,6 +81,8 @@ class RunConfig:
     # CUDA only: record each input shape's forward pass once as a CUDA graph and replay it (no per-layer
     # launch cost; small nets on big GPUs are launch-bound). A net that cannot be recorded runs eagerly.
     cuda_graph: bool = False
+    # σ (px) of the tone guard (``engine.tone``): the output keeps the input's low frequencies; 0: off.
+    tone_sigma: float = 0.0
 
 
 def default_context(model: nn.Module) -> int:
@@ -272,8 +275,14 @@ class Runner:
 
     def restore(self, rgb: np.ndarray, cond: Condition | None = None, tile: int | None = -1,
                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Restore an H×W×3 float32 image in [0, 1]. On CUDA out-of-memory the tile is halved and the
-        whole image is redone (no tile is ever written that was not computed)."""
+        """Restore an H×W×3 float32 image in [0, 1], then keep its low frequencies (``cfg.tone_sigma``).
+        On CUDA out-of-memory the tile is halved and the whole image is redone (no tile is ever
+        written that was not computed)."""
+        out = self._restore(rgb, cond, tile, progress)
+        return keep_tone(out, rgb, self.cfg.tone_sigma) if self.cfg.tone_sigma > 0 else out
+
+    def _restore(self, rgb: np.ndarray, cond: Condition | None, tile: int | None,
+                 progress: Callable[[int, int], None] | None) -> np.ndarray:
         t = self.cfg.tile if tile == -1 else tile
         img = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
         while True:

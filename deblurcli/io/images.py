@@ -31,7 +31,21 @@ from ..errors import DeblurError, InputError, OutputExistsError, OutputFolderErr
 
 Image.MAX_IMAGE_PIXELS = None  # we guard size ourselves (max_megapixels), with a clear message
 ORIENTATION = 0x0112
-FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}  # we write these
+READ_ONLY = {".heic": "HEIF", ".heif": "HEIF"}  # phones' photos: read (pillow-heif), written as JPEG
+INPUT_EXTS = tuple(FORMATS) + tuple(READ_ONLY)
+
+
+def _register_heif() -> bool:
+    try:
+        import pillow_heif
+    except ImportError:  # optional at run time: a HEIC file then gets "not an image we can read"
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+HEIF = _register_heif()
 EXT_FOR = {"jpg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
 
 
@@ -104,7 +118,8 @@ def _open(path: Path) -> Image.Image:
     try:
         return Image.open(path)
     except UnidentifiedImageError as e:
-        raise InputError(f"{path}: not an image Pillow can read") from e
+        raise InputError(f"{path}: not an image we can read",
+                         "supported: JPEG, PNG, TIFF (8/16-bit), WebP, and the other formats Pillow reads (BMP, GIF, …)") from e
     except OSError as e:
         raise InputError(f"{path}: truncated or corrupt image ({e})") from e
 
@@ -211,6 +226,10 @@ def _read(path: Path, max_megapixels: float) -> Photo:
             notes.append(f"{frames} frames/pages: only the first is restored")
         exif = _exif(im, notes)
         stored = _orientation(exif)  # the file's own tag: what raw (OpenCV/tifffile) samples still need
+        if fmt == "HEIF":  # pillow-heif rotates on open and resets the tag; the sensor's frame is kept here
+            stored = int(im.info.get("original_orientation") or 1)
+            if int(im.info.get("bit_depth") or 8) > 8:
+                notes.append(f"{im.info['bit_depth']}-bit HEIF decoded to 8 bits")
         icc = im.info.get("icc_profile")
         xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
         if isinstance(xmp, str):

@@ -1,0 +1,73 @@
+"""What the photo commands hand out besides pictures: --json provenance, bench's --json on stdout and
+--json-file, --strip-metadata, refused output formats, the completion script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from deblurcli import __version__
+from deblurcli.cli.main import app, route
+
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, route(list(args)))
+
+
+def _photo(path: Path) -> Path:
+    e = Image.Exif()
+    e[0x010F] = "Cam"
+    e.get_ifd(0x8825)[2] = (48.0, 51.0, 30.0)  # GPS latitude
+    Image.fromarray((np.random.default_rng(0).random((40, 48, 3)) * 255).astype(np.uint8)).save(path, exif=e.tobytes())
+    return path
+
+
+def test_json_carries_provenance(tiny_registry: Path, tmp_path: Path) -> None:
+    r = invoke(str(_photo(tmp_path / "a.jpg")), "--json", "-q", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["version"] == __version__ and s["model"] == "tiny-dpa" and len(s["sha256"]) == 64
+    assert s["device"] == "cpu" and s["precision"] in ("bfloat16", "float32") and "tile" in s
+    assert s["files"][0]["size"] == [48, 40]
+
+
+def test_bench_json_goes_to_stdout_and_json_file_to_a_file(tiny_registry: Path, tmp_path: Path) -> None:
+    f = tmp_path / "b.json"
+    r = invoke("bench", "--model", "tiny-lcnet", "--size", "64x48", "--runs", "1", "--warmup", "0", "--json", "--json-file", str(f))
+    assert r.exit_code == 0, r.output
+    assert json.loads(f.read_text())["results"][0]["model"] == "tiny-lcnet"
+    start = r.stdout.index("{")
+    assert json.loads(r.stdout[start:])["results"]
+
+
+def test_strip_metadata_drops_exif_and_gps(tiny_registry: Path, tmp_path: Path) -> None:
+    src = _photo(tmp_path / "a.jpg")
+    assert Image.open(src).getexif().get_ifd(0x8825)
+    r = invoke(str(src), "--strip-metadata", "-q")
+    assert r.exit_code == 0, r.output
+    out = Image.open(tmp_path / "a_deblurred.jpg")
+    assert not out.getexif() and not out.getexif().get_ifd(0x8825)
+    r = invoke(str(src), "-o", str(tmp_path / "kept.jpg"), "-q")
+    assert Image.open(tmp_path / "kept.jpg").getexif().get(0x010F) == "Cam"
+
+
+def test_an_output_format_we_cannot_write_is_refused(tiny_registry: Path, tmp_path: Path) -> None:
+    r = invoke(str(_photo(tmp_path / "a.jpg")), "-o", str(tmp_path / "out.gif"))
+    assert r.exit_code == 2
+    assert ".jpg" in r.output and not list(tmp_path.glob("out*"))
+
+
+def test_completion_script_is_generated() -> None:
+    env = os.environ | {"_DEBLUR_COMPLETE": "source_bash"}
+    r = subprocess.run([sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert "_deblur_completion" in r.stdout and "complete" in r.stdout
