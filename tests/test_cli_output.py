@@ -71,3 +71,14 @@ def test_completion_script_is_generated() -> None:
     r = subprocess.run([sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()"],
                        env=env, capture_output=True, text=True, timeout=60)
     assert "_deblur_completion" in r.stdout and "complete" in r.stdout
+
+
+def test_every_help_fits_80_columns_with_no_cut_names() -> None:
+    for cmd in ([], ["deblur"], ["defocus"], ["calibrate"], ["chart"], ["bench"], ["demo"], ["train"], ["weights"]):
+        r = subprocess.run([sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()",
+                            *cmd, "--help"], env=os.environ | {"COLUMNS": "80", "TERM": "dumb"}, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        text = r.stdout
+        assert "…" not in text, (cmd, [line for line in text.splitlines() if "…" in line])
+        assert max(len(line) for line in text.splitlines()) <= 80, cmd

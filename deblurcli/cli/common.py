@@ -21,29 +21,38 @@ out = Console(highlight=False)  # stdout: --json and machine-readable output onl
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, or glob patterns (quote them).", show_default=False)]
-Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input) or folder (mirrors the inputs' layout).")]
-Model = Annotated[str | None, typer.Option("--model", "-m", help="Weights id (see `deblur weights list`); default from weights.toml.")]
-WeightsPath = Annotated[Path | None, typer.Option("--weights", help="Use this .safetensors file for the model (verified against its entry).")]
-Device = Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")]
-CudaGraph = Annotated[bool, typer.Option(help="On CUDA: record each tile shape's forward pass once as a CUDA graph and replay it (small nets are launch-bound on big GPUs: `deblur bench --cuda-graph`).")]
-PrecisionOpt = Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on CPUs with bf16 units and on CUDA).")]
-TileOpt = Annotated[str, typer.Option(help="Tile side in px (≥ 64), 'auto' (bounded memory), or 'none' / 0 (whole image at once).")]
-Overlap = Annotated[int | None, typer.Option(min=0, help="Context px around each tile (default: the model's measured context; less may show seams).")]
-Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
-FormatOpt = Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.")]
-Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (JPEG: 4:4:4 chroma).")]
-Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (never inputs).")]
-SkipExisting = Annotated[bool, typer.Option(help="Skip files whose output exists (resume a batch).")]
-Strength = Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.")]
-Batch = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
-StripMetadata = Annotated[bool, typer.Option(help="Drop EXIF (GPS included) and XMP from the outputs, for sharing; the colour profile stays.")]
-Compare = Annotated[bool, typer.Option(help="Also write <output>_compare.<ext>: before | after.")]
-MaxMP = Annotated[float, typer.Option(min=0.01, help="Refuse photos larger than this many megapixels.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and resolution steps.")]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")]
-Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")]
-JsonFile = Annotated[Path | None, typer.Option("--json-file", help="Also write the machine-readable summary to this file.")]
+OUT_PANEL, MODEL_PANEL, PERF_PANEL, REPORT_PANEL, CAL_PANEL = "Output", "Model", "Performance", "Reporting", "Calibration"
+
+
+def flag(*names: str, help: str, panel: str = OUT_PANEL) -> Any:  # noqa: A002 — typer's own word
+    """A boolean switch shown as one name (no --no- twin, no <bool> column): help fits 80 columns."""
+    return typer.Option(*names, help=help, metavar="", rich_help_panel=panel)
+
+
+Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, or glob patterns (quote them).", show_default=False,
+                                             metavar="INPUTS...")]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input) or folder (mirrors the inputs' layout).", rich_help_panel=OUT_PANEL)]
+Model = Annotated[str | None, typer.Option("--model", "-m", help="Weights id (`deblur weights list`); default from weights.toml.", rich_help_panel=MODEL_PANEL)]
+WeightsPath = Annotated[Path | None, typer.Option("--weights", help="A .safetensors checkpoint file: its tensors are verified against the hash they were saved with, and it is the registered entry when its sha256 is.", rich_help_panel=MODEL_PANEL)]
+Device = Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N | mps.", rich_help_panel=PERF_PANEL)]
+CudaGraph = Annotated[bool, flag("--cuda-graph", help="On CUDA: record each tile shape's forward pass once and replay it (`deblur bench --cuda-graph`).", panel=PERF_PANEL)]
+PrecisionOpt = Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 where the CPU or GPU has it).", rich_help_panel=PERF_PANEL)]
+TileOpt = Annotated[str, typer.Option(help="Tile side in px (≥ 64), 'auto' (bounded memory), or 'none' / 0 (whole image at once).", rich_help_panel=PERF_PANEL)]
+Overlap = Annotated[int | None, typer.Option(min=0, help="Context px around each tile (default: the model's measured context; less may show seams).", rich_help_panel=PERF_PANEL)]
+Recursive = Annotated[bool, flag("-r", "--recursive", help="Descend into sub-folders.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="same | png | jpg | tiff | webp.", rich_help_panel=OUT_PANEL)]
+Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (JPEG: 4:4:4 chroma).", rich_help_panel=OUT_PANEL)]
+Overwrite = Annotated[bool, flag("--overwrite", help="Replace existing outputs (never inputs).")]
+SkipExisting = Annotated[bool, flag("--skip-existing", help="Skip files whose output exists (resume a batch).")]
+Strength = Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.", rich_help_panel=OUT_PANEL)]
+Batch = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.", rich_help_panel=PERF_PANEL)]
+StripMetadata = Annotated[bool, flag("--strip-metadata", help="Drop EXIF (GPS included) and XMP, for sharing; the colour profile stays.")]
+Compare = Annotated[bool, flag("--compare", help="Also write <output>_compare.<ext>: before | after.")]
+MaxMP = Annotated[float, typer.Option(min=0.01, help="Refuse photos larger than this many megapixels.", rich_help_panel=PERF_PANEL)]
+Debug = Annotated[bool, flag("--debug", help="Show tracebacks and resolution steps.", panel=REPORT_PANEL)]
+Quiet = Annotated[bool, flag("-q", "--quiet", help="Only errors.", panel=REPORT_PANEL)]
+Json = Annotated[bool, flag("--json", help="Print a machine-readable summary on stdout.", panel=REPORT_PANEL)]
+JsonFile = Annotated[Path | None, typer.Option("--json-file", help="Also write the machine-readable summary to this file.", rich_help_panel=REPORT_PANEL)]
 
 
 def emit_json(report: dict, as_json: bool, json_file: Path | None) -> None:

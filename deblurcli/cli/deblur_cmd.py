@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, WeightsPath,
-                     check_batch_options, console, guarded, setup_logging)
+                     check_batch_options, console, flag, guarded, setup_logging, CAL_PANEL, OUT_PANEL)
 from .photos import provenance, run_photos
 
 
@@ -21,17 +21,17 @@ def deblur(
     inputs: Inputs,
     output: Output = None,
     recursive: Recursive = False,
-    suffix: Annotated[str, typer.Option(help="Added to each output's stem.")] = "_deblurred",
+    suffix: Annotated[str, typer.Option(help="Added to each output's stem.", rich_help_panel=OUT_PANEL)] = "_deblurred",
     format: FormatOpt = "same",
     quality: Quality = 95,
     overwrite: Overwrite = False,
     skip_existing: SkipExisting = False,
     model: Model = None,
     weights: WeightsPath = None,
-    prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate` (calibrated deblurring; uses the model it was made with unless --model says otherwise).")] = None,
-    method: Annotated[str, typer.Option(help="With --prior: 'dpa' (learned prior) or 'psf' (classical deconvolution with the calibrated PSF field).")] = "dpa",
-    psf_step: Annotated[bool | None, typer.Option("--psf-step/--no-psf-step", help="With --prior (dpa): finish with one deconvolution step with the calibrated PSF field, which keeps the net's result consistent with the photo. Default: on for a prior without adapted weights, off for an adapted one (its net has learned the field).", show_default=False)] = None,
-    allow_aspect_mismatch: Annotated[bool, typer.Option(help="Use --prior even if the photo's aspect ratio differs from the calibration's (stretches the prior).")] = False,
+    prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate`; its model is used unless --model says otherwise.", rich_help_panel=CAL_PANEL)] = None,
+    method: Annotated[str, typer.Option(help="With --prior: dpa (learned prior) or psf (classical deconvolution with the PSF field).", rich_help_panel=CAL_PANEL)] = "dpa",
+    psf_step: Annotated[bool | None, typer.Option("--psf-step/--no-psf-step", metavar="", help="With --prior: end with one deconvolution by the PSF field. Default: on unless the prior holds adapted weights.", show_default=False, rich_help_panel=CAL_PANEL)] = None,
+    allow_aspect_mismatch: Annotated[bool, flag("--allow-aspect-mismatch", help="Use --prior on a photo of another aspect ratio (stretches the prior).", panel=CAL_PANEL)] = False,
     strength: Strength = 1.0,
     device: Device = "auto",
     cuda_graph: CudaGraph = False,
@@ -48,7 +48,18 @@ def deblur(
 ) -> None:
     """Deblur photos with the blind distortion-prior net (default: the fast `dpa-lite`; `--model
     dpa-compact` restores a little better in 2–3× the time). Outputs go beside the inputs as
-    <name>_deblurred.<ext> unless -o says otherwise; inputs are never overwritten."""
+    <name>_deblurred.<ext> unless -o says otherwise; inputs are never overwritten.
+
+    [bold]Examples[/bold]
+
+    deblur photo.jpg
+
+    deblur shots/ -r -o out/ --skip-existing
+
+    deblur "*.png" --strength 0.7 --compare
+
+    deblur photo.jpg --prior module.prior
+    """
     setup_logging(debug)
     if method not in ("dpa", "psf"):
         raise UsageError(f"--method {method!r}: expected dpa or psf")
