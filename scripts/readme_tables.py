@@ -1,4 +1,4 @@
-"""Render docs/*.json (written by scripts/measure_all.sh) as the markdown tables in README.md,
+"""Render docs/*.json (written by scripts/measure_all.sh) as the markdown tables in docs/models.md,
 between the <!-- TABLES --> markers. Every number in those tables comes from these files.
 
     python scripts/readme_tables.py
@@ -107,11 +107,12 @@ def main() -> None:
         p = DOCS / name
         if p.exists():
             lines += ["```", p.read_text().strip(), "```", ""]
-    readme = (ROOT / "README.md").read_text()
+    target = ROOT / "docs" / "models.md"
+    readme = target.read_text()
     block = "<!-- TABLES: filled from docs/*.txt, produced by scripts/measure_all.sh -->\n" + "\n".join(lines) + "<!-- /TABLES -->"
     readme = re.sub(r"<!-- TABLES:.*?(<!-- /TABLES -->|(?=\n## ))", lambda _: block, readme, count=1, flags=re.S)
-    (ROOT / "README.md").write_text(readme)
-    print("README tables updated")
+    target.write_text(readme)
+    print(f"tables updated in {target}")
 
 
 if __name__ == "__main__":

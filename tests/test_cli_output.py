@@ -82,3 +82,15 @@ def test_every_help_fits_80_columns_with_no_cut_names() -> None:
         text = r.stdout
         assert "…" not in text, (cmd, [line for line in text.splitlines() if "…" in line])
         assert max(len(line) for line in text.splitlines()) <= 80, cmd
+
+
+def test_a_line_per_file_when_stderr_is_not_a_terminal(tiny_registry: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        _photo(tmp_path / f"p{i}.jpg")
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    r = subprocess.run([sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()",
+                        str(tmp_path)], env=os.environ | {"COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    lines = [line for line in r.stderr.splitlines() if line.startswith("[")]
+    assert [line.split()[0] for line in lines] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"], r.stderr
+    assert sum(" done " in line for line in lines) == 3 and sum(" failed " in line for line in lines) == 1

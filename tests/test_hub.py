@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from deblurcli.archs import build
-from deblurcli.errors import ChecksumError, OfflineError, RegistryError
+from deblurcli.errors import ChecksumError, OfflineError, RegistryError, WeightsError
 from deblurcli.hub.registry import load_registry, parse
 from deblurcli.hub.resolve import locate, resolve
 from deblurcli.models import store
@@ -169,3 +169,33 @@ def test_env_dir_takes_precedence_and_is_verified(tmp_path: Path, monkeypatch: p
 def test_malformed_registry_names_entry_and_field(text: str, words: str, tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match=words.replace("(", r"\(")):
         parse(text, tmp_path, "w.toml")
+
+
+def test_hf_hub_model_spec_downloads_verifies_and_loads(hub: tuple[str, type[HubHandler]], tmp_path: Path) -> None:
+    from deblurcli.models.loader import load_model
+
+    _, handler = hub
+    data = _checkpoint(tmp_path)
+    handler.files[f"/someone/their-deblur/resolve/{COMMIT}/nets/lcnet.safetensors"] = data
+    reg = load_registry(bundled=tmp_path / "none.toml", user=tmp_path / "none-user.toml")
+    model, entry = load_model(f"hf-hub:someone/their-deblur/nets/lcnet.safetensors@{COMMIT}", "deblur", registry=reg)
+    assert entry.arch == "lcnet" and entry.sha256 == hashlib.sha256(data).hexdigest()
+    with pytest.raises(WeightsError, match="expected hf-hub:OWNER/REPO/FILE"):
+        load_model("hf-hub:only-owner", "deblur", registry=reg)
+
+
+def test_weights_add_registers_a_users_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from deblurcli.cli.main import app
+
+    f = tmp_path / "mine.safetensors"
+    store.save(build("lcnet", TINY["lcnet"]), f)
+    monkeypatch.setenv("DEBLUR_WEIGHTS_TOML", str(tmp_path / "cfg" / "weights.toml"))
+    r = CliRunner().invoke(app, ["weights", "add", str(f), "--id", "my-lcnet"])
+    assert r.exit_code == 0, r.output
+    e = load_registry().get("my-lcnet")
+    assert e.sha256 == hashlib.sha256(f.read_bytes()).hexdigest() and e.size == f.stat().st_size and e.task == "motion"
+    assert resolve(e) == f.resolve()
+    r = CliRunner().invoke(app, ["weights", "add", str(f), "--id", "my-lcnet"])
+    assert r.exit_code == 2  # already registered

@@ -35,7 +35,7 @@ def make_runner(model, device: str, precision: str, tile: str, overlap: int | No
 def progress_bar(quiet: bool = False) -> Progress:
     """The one progress display of long work (on stderr; hidden with --quiet/--json)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, disable=quiet, transient=False)
+                    TimeRemainingColumn(), console=console, disable=quiet or not console.is_terminal, transient=False)
 
 
 def provenance(runner: Runner, entry) -> dict:  # type: ignore[no-untyped-def]
@@ -62,10 +62,15 @@ def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: boo
         def on_tiles(done: int, n: int) -> None:
             progress.update(tiles, completed=done, total=n, visible=n > 1)
 
+        lines = not quiet and not console.is_terminal  # a log file or CI: one line per file as it ends
         for res in run_batch(jobs, process, opts, on_start, on_tiles, reader):
             results.append(res)
             progress.advance(files)
-            if res.status == "failed":
+            if lines:
+                where = f" → {res.dest}" if res.status == "done" else f": {res.reason}" if res.reason else ""
+                console.print(f"[{len(results)}/{len(jobs)}] {res.status} {res.src}{where} ({res.seconds:.1f} s)",
+                              soft_wrap=True)
+            if res.status == "failed" and not lines:
                 progress.console.print(f"[red]failed[/] {res.src}: {res.reason}")
             for w in res.warnings:
                 progress.console.print(f"[yellow]warning[/] {res.src.name}: {w}")

@@ -1,8 +1,9 @@
-"""`deblur weights list|pull|verify|path|info` — the checkpoints the tool knows and where they are."""
+"""`deblur weights list|pull|verify|path|info|add` — the checkpoints the tool knows and where they are."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -118,3 +119,28 @@ def info(wid: Annotated[str, typer.Argument(help="Weights id.")]) -> None:
         d["hparams"] = hp
         d |= model_stats(build(e.arch, hp), e.arch)
     out.print_json(json.dumps(d, default=str))
+
+
+@weights_app.command("add")
+@guarded
+def add(file: Annotated[Path, typer.Argument(help="A deblurcli .safetensors checkpoint.", exists=True, dir_okay=False)],
+        wid: Annotated[str, typer.Option("--id", help="The id to register it under (then: --model ID).")],
+        task: Annotated[str | None, typer.Option(help="motion | defocus | prior | blurmap (default: from its arch).")] = None,
+        license_: Annotated[str, typer.Option("--license", help="Its licence, as you know it.")] = "user file",
+        overwrite: Annotated[bool, typer.Option("--overwrite", metavar="", help="Replace an entry of that id.")] = False) -> None:
+    """Register your own checkpoint in your weights.toml (~/.config/deblurcli/weights.toml or
+    $DEBLUR_WEIGHTS_TOML) with its sha256 and size, so `--model ID` finds and verifies it."""
+    from ..hub.registry import update_entry, user_toml
+    from ..models.loader import ARCH_TASK
+    from ..models.store import load
+
+    _, meta = load(file)  # refuses what is not a loadable deblurcli checkpoint
+    reg = load_registry()
+    if wid in reg.entries and not overwrite:
+        raise UsageError(f"--id {wid}: already registered", "choose another id, or pass --overwrite (your own entries only)")
+    dest = user_toml()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fields = {"arch": meta["arch"], "task": task or ARCH_TASK.get(meta["arch"], "motion"), "file": str(file.resolve()),
+              "sha256": sha256_of(file), "size": file.stat().st_size, "license": license_}
+    update_entry(wid, fields, dest)
+    console.print(f"registered {wid} ({meta['arch']}, sha256 {fields['sha256'][:12]}…) in {dest}")

@@ -139,7 +139,7 @@ def deadline_s() -> float:
         return DEFAULT_DEADLINE_S
 
 
-def _download(entry: WeightsEntry) -> Path:
+def fetch(repo_id: str, filename: str, revision: str | None, label: str) -> Path:
     """``hf_hub_download`` under one overall deadline (an endpoint that accepts and never answers, or
     stalls mid-file, must not hang the tool for minutes); every failure is one ``WeightsError``."""
     import concurrent.futures as cf
@@ -147,23 +147,39 @@ def _download(entry: WeightsEntry) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    assert entry.hub is not None
-    hub = entry.hub
-    log.debug("weights: downloading %s/%s@%s", hub.repo_id, hub.filename, hub.revision)
+    log.debug("weights: downloading %s/%s@%s", repo_id, filename, revision)
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry warnings are not ours to print
     limit = deadline_s()
     pool = cf.ThreadPoolExecutor(1, thread_name_prefix="deblur-download")
-    fut = pool.submit(hf_hub_download, hub.repo_id, hub.filename, revision=hub.revision, etag_timeout=min(10.0, limit),
-                      **_hf_kwargs())
+    fut = pool.submit(hf_hub_download, repo_id, filename, revision=revision, etag_timeout=min(10.0, limit),
+                      local_files_only=offline(), **_hf_kwargs())
     pool.shutdown(wait=False)  # a stalled transfer is abandoned with the thread, never waited on
     try:
-        p = Path(fut.result(timeout=limit))
+        return Path(fut.result(timeout=limit))
     except cf.TimeoutError:
-        raise WeightsError(f"{entry.id}: the download did not finish within {limit:g} s",
+        raise WeightsError(f"{label}: the download did not finish within {limit:g} s",
                            "check the network or HF_ENDPOINT; $DEBLUR_DOWNLOAD_TIMEOUT sets the limit") from None
     except LocalEntryNotFoundError as e:
-        raise OfflineError(f"{entry.id}: cannot reach the Hugging Face Hub and the file is not cached",
-                           f"run `deblur weights pull {entry.id}` where there is network access") from e
+        raise OfflineError(f"{label}: cannot reach the Hugging Face Hub and the file is not cached",
+                           "download it where there is network access (`deblur weights pull`)") from e
     except Exception as e:  # noqa: BLE001 — HTTP errors, read timeouts, resets: all one download failure
-        raise WeightsError(f"{entry.id}: download failed ({type(e).__name__}: {e})") from e
+        raise WeightsError(f"{label}: download failed ({type(e).__name__}: {e})") from e
+
+
+HF_PREFIX = "hf-hub:"
+
+
+def fetch_spec(spec: str) -> Path:
+    """``hf-hub:OWNER/REPO/PATH/IN/REPO.safetensors[@REVISION]`` downloaded (or from the cache)."""
+    body = spec[len(HF_PREFIX):]
+    body, _, revision = body.partition("@")
+    parts = body.split("/")
+    if len(parts) < 3 or not all(parts):
+        raise WeightsError(f"--model {spec}: expected hf-hub:OWNER/REPO/FILE[@REVISION]")
+    return fetch("/".join(parts[:2]), "/".join(parts[2:]), revision or None, spec)
+
+
+def _download(entry: WeightsEntry) -> Path:
+    assert entry.hub is not None
+    p = fetch(entry.hub.repo_id, entry.hub.filename, entry.hub.revision, entry.id)
     return verify(p, entry, delete_bad=True)

@@ -14,7 +14,7 @@ from torch import nn
 from ..archs import ARCHS, RESTORERS
 from ..errors import UsageError, WeightsError
 from ..hub.registry import Registry, WeightsEntry, load_registry
-from ..hub.resolve import resolve, sha256_of
+from ..hub.resolve import HF_PREFIX, fetch_spec, resolve, sha256_of
 from .store import load
 
 log = logging.getLogger("deblurcli.models")
@@ -80,6 +80,8 @@ def load_model(model_id: str | None, command: str, explicit: Path | None = None,
     """The checkpoint for ``command`` (deblur | calibrate | defocus | blurmap): ``explicit`` file, the
     id, or the command's default; refused when it was made for another task."""
     reg = registry or load_registry()
+    if explicit is None and model_id and model_id.startswith(HF_PREFIX):  # someone's file on the Hub
+        explicit = fetch_spec(model_id)
     if explicit is not None:
         model, entry = load_file(explicit, reg)
         check_task(entry, command)
