@@ -94,3 +94,18 @@ def test_a_line_per_file_when_stderr_is_not_a_terminal(tiny_registry: Path, tmp_
     lines = [line for line in r.stderr.splitlines() if line.startswith("[")]
     assert [line.split()[0] for line in lines] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"], r.stderr
     assert sum(" done " in line for line in lines) == 3 and sum(" failed " in line for line in lines) == 1
+
+
+def test_stdin_to_stdout(tiny_registry: Path, tmp_path: Path) -> None:
+    src = _photo(tmp_path / "a.jpg")
+    cmd = [sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()"]
+    r = subprocess.run([*cmd, "-", "-o", "-", "-q"], input=src.read_bytes(), capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    import io
+
+    out = Image.open(io.BytesIO(r.stdout))
+    assert out.format == "JPEG" and out.size == (48, 40) and out.getexif().get(0x010F) == "Cam"
+    r = subprocess.run([*cmd, "-", "-o", str(tmp_path / "piped.png"), "-q"], input=src.read_bytes(), capture_output=True, timeout=120)
+    assert r.returncode == 0 and Image.open(tmp_path / "piped.png").size == (48, 40)
+    r = subprocess.run([*cmd, "-", "-o", "-", "--json"], input=src.read_bytes(), capture_output=True, timeout=120)
+    assert r.returncode == 2 and not r.stdout

@@ -14,6 +14,7 @@ from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, WeightsPath,
                      check_batch_options, console, flag, guarded, setup_logging, CAL_PANEL, OUT_PANEL)
 from .photos import provenance, run_photos
+from .stdio import stdio
 
 
 @guarded
@@ -66,17 +67,24 @@ def deblur(
     if method == "psf" and prior is None:
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")  # before any decode
     check_batch_options(overwrite, skip_existing, format, suffix)
+    with stdio(inputs, output, format, as_json) as (inputs, output):
+        _run(inputs, output, recursive, suffix, format, BatchOptions(overwrite, skip_existing, max_megapixels, quality,
+             strength, compare, strip_metadata), quiet, as_json,
+             dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
+                  allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
+                  overlap=overlap, batch=batch, cuda_graph=cuda_graph))
+
+
+def _run(inputs: list[str], output: Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002
+         quiet: bool, as_json: bool, load_args: dict) -> None:
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
     try:
         from ..api import load
         from ..engine.allocator import resume_gc
 
         notes: list[str] = []
-        restorer = load(model, weights=weights, prior=prior, method=method, psf_step=psf_step,
-                        allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
-                        overlap=overlap, batch=batch, cuda_graph=cuda_graph, notes=notes)
+        restorer = load(**load_args, notes=notes)
         resume_gc()  # start-up is over (cli.main.run paused it)
         for n in notes:
             console.print(f"[yellow]warning[/] {n}")
