@@ -173,11 +173,14 @@ class Restorer:
 def load(model: str | None = None, *, weights: str | Path | None = None, prior: str | Path | None = None,
          method: str = "dpa", psf_step: bool | None = None, allow_aspect_mismatch: bool = False,
          device: str = "auto", precision: str = "auto", tile: str | int | None = "auto", overlap: int | None = None,
-         batch: int = 1, cuda_graph: bool = False, notes: list[str] | None = None) -> Restorer:
+         batch: int = 1, cuda_graph: bool = False, notes: list[str] | None = None,
+         tone_guard: float | None = None) -> Restorer:
     """A ``Restorer`` for blind deblurring (``model``: a weights id, default ``dpa-lite``; or a
     ``weights`` file), or calibrated with ``prior`` (a file from `deblur calibrate`; the model it was
-    made with unless ``model`` says otherwise; ``method`` "dpa" or "psf")."""
+    made with unless ``model`` says otherwise; ``method`` "dpa" or "psf"). ``tone_guard``: σ px below
+    which the photo's own brightness and colour are kept (``engine.tone``; default on, 0: off)."""
     from .engine.setup import make_runner
+    from .engine.tone import DEFAULT_SIGMA
     from .models.loader import load_model
 
     if method not in ("dpa", "psf"):
@@ -200,7 +203,8 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
             from .calibrate.adapt import apply_adapted
 
             net = apply_adapted(net, field.adapted)
-    runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes)
+    runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes,
+                         DEFAULT_SIGMA if tone_guard is None else tone_guard)
     return Restorer(runner, entry, field, method, psf_step, allow_aspect_mismatch)
 
 

@@ -71,7 +71,10 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     from ..hub.registry import load_registry
     from .bench_cmd import _models
 
-    cfg = RunConfig(device=device, precision="auto", tile=512)
+    from ..engine.setup import EDGE_PAD
+    from ..engine.tone import DEFAULT_SIGMA
+
+    cfg = RunConfig(device=device, precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA, edge_pad=EDGE_PAD)  # what users get
     imgs = _images(folder, val, count)
     report: dict[str, object] = {"images": "cbsd68 (val)" if val else (str(folder) if folder else "procedural scenes"), "count": len(imgs)}
     reg = load_registry()

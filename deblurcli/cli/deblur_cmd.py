@@ -11,7 +11,7 @@ from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
-                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, WeightsPath,
+                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, ToneGuard, WeightsPath,
                      check_batch_options, console, flag, guarded, setup_logging, CAL_PANEL, OUT_PANEL)
 from .photos import provenance, run_photos
 from .stdio import stdio
@@ -42,6 +42,7 @@ def deblur(
     batch: Batch = 1,
     compare: Compare = False,
     strip_metadata: StripMetadata = False,
+    tone_guard: ToneGuard = None,
     max_megapixels: MaxMP = 200.0,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -72,7 +73,7 @@ def deblur(
              strength, compare, strip_metadata), quiet, as_json,
              dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
                   allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
-                  overlap=overlap, batch=batch, cuda_graph=cuda_graph))
+                  overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard))
 
 
 def _run(inputs: list[str], output: Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002

@@ -8,10 +8,12 @@ from torch import nn
 from ..errors import UsageError
 from ..io.images import available_memory
 from .runner import Runner, RunConfig
+from .tone import DEFAULT_SIGMA
 
 AUTO_TILE_CPU = 1024
 BYTES_PER_PX = 700  # fallback for an arch without a measured act_bytes_per_px
 TILE_MEMORY_CPU = 768 << 20  # activations of one CPU tile: keeps a 24 MP photo under 3 GB peak
+EDGE_PAD = 16  # px mirrored beyond a photo's edges for blind runs (RunConfig.edge_pad)
 
 
 def parse_tile(value: str | int | None) -> int | None | str:
@@ -30,15 +32,19 @@ def parse_tile(value: str | int | None) -> int | None | str:
 
 def make_runner(model: nn.Module, device: str = "auto", precision: str = "auto", tile: str | int | None = "auto",
                 overlap: int | None = None, batch: int = 1, cuda_graph: bool = False,
-                notes: list[str] | None = None) -> Runner:
-    """The runner for ``model``; what a user should know about the options goes into ``notes``."""
+                notes: list[str] | None = None, tone_sigma: float = DEFAULT_SIGMA) -> Runner:
+    """The runner for ``model``; what a user should know about the options goes into ``notes``.
+    ``tone_sigma``: the tone guard (``engine.tone``), on by default; 0 turns it off."""
+    if tone_sigma < 0:
+        raise UsageError(f"--tone-guard {tone_sigma}: must be 0 (off) or more")
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
     t = parse_tile(tile)
     if overlap is not None and overlap < 0:
         raise UsageError(f"--overlap {overlap}: must be 0 or more")
     runner = Runner(model, RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU,  # type: ignore[arg-type]
-                                     context=overlap, batch=batch, cuda_graph=cuda_graph))
+                                     context=overlap, batch=batch, cuda_graph=cuda_graph, tone_sigma=tone_sigma,
+                                     edge_pad=EDGE_PAD))
     if overlap is not None and overlap < runner.context_default and t is not None and notes is not None:
         notes.append(f"--overlap {overlap} is below this model's measured context ({runner.context_default} px): "
                      "tile seams may show")

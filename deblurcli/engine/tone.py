@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+DEFAULT_SIGMA = 16.0  # what users get (engine.setup.make_runner, `--tone-guard`); chosen by scripts/tone_guard_sweep.py
+
 
 def keep_tone(out: np.ndarray, inp: np.ndarray, sigma: float) -> np.ndarray:
     """``out`` (H×W×C float32, modified in place and returned) with ``inp``'s low-pass below σ px."""

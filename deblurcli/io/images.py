@@ -281,9 +281,10 @@ def _exif_bytes(exif: Image.Exif, notes: list[str]) -> bytes | None:
         return None
 
 
-# Peak bytes per pixel of a restore beyond the decoded file: the float32 photo, the float32 result and
-# the blend canvas (3 channels each), and the encoder's integer copy. Measured with scripts/memory_24mp.py.
-BYTES_PER_PIXEL = 3 * 4 * 4
+# Peak bytes per pixel of a restore beyond the decoded file: the float32 photo, its mirrored copy
+# (RunConfig.edge_pad), the float32 result and blend canvas, the tone guard's difference image (3
+# channels each), and the encoder's integer copy. An upper bound, not a measurement.
+BYTES_PER_PIXEL = 3 * 4 * 6
 
 
 def available_memory() -> int | None:
