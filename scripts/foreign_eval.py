@@ -3,7 +3,8 @@
     python scripts/foreign_eval.py --model dpa-lite --model dpa-compact --json docs/foreign_before.json
     python scripts/foreign_eval.py --run runs/dpa-lite-wide --json docs/foreign_run.json
 
-Each method is scored after the best integer shift within ±10 px, with its mean-level shift (1/255);
+Networks run as users get them (tone guard and mirrored margin on; --raw: the bare net). Each method
+is scored after the best integer shift within ±10 px, with its mean-level shift (1/255);
 the blurry input, unsharp masking and Wiener with the true kernel are scored the same way. The same
 sets lead `deblur bench --quality --val`.
 """
@@ -32,19 +33,30 @@ def _run_model(run: Path, which: str) -> tuple[torch.nn.Module, str, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", default=[], help="weights id (repeatable)")
+    ap.add_argument("--file", action="append", default=[], type=Path, help="a safetensors checkpoint file (repeatable)")
     ap.add_argument("--run", action="append", default=[], type=Path, help="a training run folder (its best.pt)")
     ap.add_argument("--which", default="best", choices=("best", "last"))
     ap.add_argument("--count", type=int, default=12, help="CBSD68 photos per kernel")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--raw", action="store_true", help="the bare network: no tone guard, no mirrored margin")
     a = ap.parse_args()
     models = _models(a.model) if a.model else {}
+    for f in a.file:
+        from deblurcli.models.store import load
+
+        net, meta = load(f)
+        models[f"{f.stem} ({f})"] = (net, meta["arch"])
     for r in a.run:
         m, arch, step = _run_model(r, a.which)
         models[f"{r.name} ({a.which}, step {step})"] = (m, arch)
     torch.set_num_threads(a.threads)
-    table = ev.quality(models, ev.foreign_sets(a.count), RunConfig(device="cpu", precision="auto", tile=512),
-                       lambda s: print(s, flush=True))
+    from deblurcli.engine.setup import EDGE_PAD
+    from deblurcli.engine.tone import DEFAULT_SIGMA
+
+    run_cfg = RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=0.0 if a.raw else DEFAULT_SIGMA,
+                        edge_pad=0 if a.raw else EDGE_PAD)  # by default what users get
+    table = ev.quality(models, ev.foreign_sets(a.count), run_cfg, lambda s: print(s, flush=True))
     out = {m: {s: {"psnr": v[0], "ssim": v[1], "level_255": table.levels.get(m, {}).get(s)} for s, v in row.items()}
            for m, row in table.rows.items()}
     sets = list(next(iter(out.values())))

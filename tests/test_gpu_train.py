@@ -59,6 +59,11 @@ def test_gpu_train_smoke_mode_trains_validates_and_leaves_what_comes_back(tmp_pa
         assert curve and "foreign-large" in curve[-1]["val"]
         assert not (out / wid / "last.pt").exists()
     assert (out / "machine.txt").exists() and (out / "gpu_train.log").exists()
+    # the local import step: CPU validation against the bundled checkpoint (here on the tiny shard)
+    r = subprocess.run(["python", str(ROOT / "scripts/gpu_import.py"), str(out), "--dry-run"], capture_output=True, text=True,
+                       env=env | {"DEBLUR_DATA": str(shard)}, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "dpa-lite (cpu: 3 steps): mean foreign gain" in r.stdout and "not exported" in r.stdout
 
 
 def test_dry_run_prints_the_command_the_size_and_the_files(tmp_path: Path) -> None:
