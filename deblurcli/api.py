@@ -30,7 +30,7 @@ from .io.images import Photo
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .calibrate.prior_file import CameraPrior
+    from .calibration.prior_file import CameraPrior
     from .engine.runner import Runner
 
 ImageLike = Union[str, Path, np.ndarray, "Image.Image"]
@@ -189,18 +189,18 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
         raise UsageError("method psf needs a prior (the PSF field comes from the calibration)")
     field = None
     if prior is not None:
-        from .calibrate.prior_file import read_prior
+        from .calibration.prior_file import read_prior
 
         field = read_prior(Path(prior))
         model = model or field.meta.get("model_id")  # the model the prior was made with
     net, entry = load_model(model, "calibrate" if prior is not None else "deblur", Path(weights) if weights else None)
     if field is not None:
         from .archs import hparams_of
-        from .calibrate.prior_file import check_prior
+        from .calibration.prior_file import check_prior
 
         field = check_prior(field, Path(prior), entry, hparams_of(net))  # type: ignore[arg-type]
         if field.adapted is not None and method == "dpa":
-            from .calibrate.adapt import apply_adapted
+            from .calibration.adapt import apply_adapted
 
             net = apply_adapted(net, field.adapted)
     runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes,
@@ -220,8 +220,8 @@ def defocus(image: ImageLike, *, blur_map: np.ndarray | None = None, estimator: 
     """Remove defocus blur with SVBR-Net: ``blur_map`` (per-pixel disk radius in px, H×W) or one
     estimated by ``estimator`` ("learned" or "edge"); the result comes back in the image's kind."""
     from .batch import blend
-    from .defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
-    from .defocus.mapfile import to_trained_range
+    from .defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
+    from .defocusing.mapfile import to_trained_range
     from .engine.runner import BlurMap
     from .engine.setup import make_runner
     from .models.loader import load_model
@@ -248,8 +248,8 @@ def calibrate(sharp: ImageLike, blurred: ImageLike, output: str | Path, *, model
     write the prior file ``output`` (for ``load(prior=…)``); returns the calibration summary
     (alignment residual, PSF widths, noise). No adaptation here: `deblur calibrate --adapt-images` does it."""
     from .archs import hparams_of
-    from .calibrate.estimate import calibrate as run
-    from .calibrate.prior_file import in_sensor_frame, save_prior
+    from .calibration.estimate import calibrate as run
+    from .calibration.prior_file import in_sensor_frame, save_prior
     from .errors import OutputExistsError
     from .models.loader import load_model
 

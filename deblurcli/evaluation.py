@@ -22,7 +22,7 @@ from .synth import foreign
 from .synth.degrade import LensField, degrade, sensor
 
 if TYPE_CHECKING:
-    from .calibrate.adapt import AdaptConfig
+    from .calibration.adapt import AdaptConfig
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """An H×W×C image as a (1, C, H, W) float32 tensor."""
@@ -119,8 +119,8 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
 def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int, chart: bool = False) -> list[dict]:
     """Simulated camera modules: a lens field each, one calibration pair, ``photos`` test photos. The
     calibration pair's sharp side is a photo, or with ``chart`` a calibration chart of the same size
-    (``calibrate.chart``); the fields and test photos are the same either way."""
-    from .calibrate.chart import make_chart
+    (``calibration.chart``); the fields and test photos are the same either way."""
+    from .calibration.chart import make_chart
 
     out = []
     n = len(images)
@@ -146,10 +146,10 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
     --adapt-images` does (on ``run_cfg``'s device, the pairs made by ``adapt_workers`` processes)."""
     import copy
 
-    from .calibrate.adapt import adapt, apply_adapted
-    from .calibrate.estimate import estimate_prior
-    from .calibrate.noise import noise_rms
-    from .calibrate.psf import estimate_field
+    from .calibration.adapt import adapt, apply_adapted
+    from .calibration.estimate import estimate_prior
+    from .calibration.noise import noise_rms
+    from .calibration.psf import estimate_field
 
     runner = Runner(model, run_cfg)
     names = ["blurry input", "blind DPA", "DPA + uniform prior", "PSF-field deconvolution", "calibrated DPA",
@@ -193,7 +193,7 @@ def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, items: list[di
             learned: nn.Module | None = None) -> tuple[Table, dict[str, float]]:
     """SVBR-Net with the true map and with each estimator's map, the blind default model, the input;
     and each estimator's mean |radius error| (px)."""
-    from .defocus.estimate import estimate_radius, estimate_radius_learned
+    from .defocusing.estimate import estimate_radius, estimate_radius_learned
 
     runner = Runner(svbr, run_cfg)
     estimators: dict[str, Callable[[np.ndarray], np.ndarray]] = {"edge": estimate_radius}

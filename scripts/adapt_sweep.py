@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from deblurcli import evaluation as ev
-from deblurcli.calibrate.adapt import AdaptConfig, load_photos
+from deblurcli.calibration.adapt import AdaptConfig, load_photos
 from deblurcli.cli.bench_cmd import _models
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import RunConfig

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deblurcli.calibrate.estimate import estimate_prior
-from deblurcli.calibrate.psf import estimate_field
+from deblurcli.calibration.estimate import estimate_prior
+from deblurcli.calibration.psf import estimate_field
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import PriorField, Runner, RunConfig
 from deblurcli.evaluation import lens_modules, score, to_tensor

@@ -13,6 +13,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+NOTES = {
+    "dpa-lite-wide-a": "Fine-tuning of the shipped dpa-lite on the wide distribution, first try (lr 2e-4; 35% of the wide "
+    "blur in linear light, 30% through concave tone curves, highlights 2-12× beyond white). The blurred inputs were mostly "
+    "brighter than their targets, and the net learnt to darken: the sRGB-blurred set came out 5.7/255 dark by step "
+    "1,500, and every foreign gain fell. Stopped there.",
+    "dpa-lite-wide": "Run b, shipped as dpa-lite (step 3,000): half of the wide blur in sRGB values, highlights 1.5-4×, "
+    "fewer linear-light kinds, lr 1e-4. The mean foreign gain rose from +0.16 (step 500) to +0.22 dB (step 3,000), "
+    "by about 0.02 dB per 1,000 steps at the end of the cosine. Our own synthetic motion set stayed at +1.5. The darkening "
+    "is smaller but not gone (-0.7 on GoPro, -2.1 on sRGB blur), and the tone guard removes it at inference. The curve "
+    "is still rising at a decaying learning rate, so steps limit it; at 1.2 M parameters and half resolution, capacity "
+    "may limit it next. The GPU run of the GPU-training issue is the way to tell.",
+}
+
+
 def _cell(v: dict) -> str:
     gain = f"{v['psnr'] - v['psnr_input']:+.2f}"
     return gain + (f" ({v['level_255']:+.1f})" if "level_255" in v else "")
@@ -44,7 +58,8 @@ def main() -> None:
             lines += [f"| {r['step']} | {r['val'][kinds[0]]['mae']:.2f} | {r['val'][kinds[0]]['mae_edge']:.2f} |" for r in recs]
             lines.append("")
             continue
-        lines += [f"## {f.stem}", "", "| step | " + " | ".join(kinds) + " |", "|---:|" + "---:|" * len(kinds)]
+        note = [NOTES[f.stem], ""] if f.stem in NOTES else []
+        lines += [f"## {f.stem}", "", *note, "| step | " + " | ".join(kinds) + " |", "|---:|" + "---:|" * len(kinds)]
         for r in recs:
             cells = [_cell(r["val"][k]) if k in r["val"] else "" for k in kinds]
             lines.append(f"| {r['step']} | " + " | ".join(cells) + " |")

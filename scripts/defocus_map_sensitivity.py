@@ -15,7 +15,7 @@ import numpy as np
 
 from deblurcli import evaluation as ev
 from deblurcli.cli.bench_quality import _images
-from deblurcli.defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
+from deblurcli.defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
 from deblurcli.engine.runner import BlurMap, Runner, RunConfig
 from deblurcli.hub.registry import load_registry
 from deblurcli.models.loader import load_entry

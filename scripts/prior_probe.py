@@ -2,7 +2,7 @@
 photos (CBSD68, never trained on), the L1 error of the prior's first 3 channels against the PSF
 descriptor they are trained to predict (``training.losses.prior_moments``), for the blind DPE (blurred
 photo only) and the calibrated one (calibration pair), next to the descriptor of the classical PSF-field
-estimate from the same calibration pair (``calibrate.psf.estimate_field``: the second moments of each
+estimate from the same calibration pair (``calibration.psf.estimate_field``: the second moments of each
 cell's kernel, resampled bilinearly to the prior grid) and the error of always predicting the mean
 descriptor. Only meaningful for checkpoints trained with ``prior_aux`` > 0.
 
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from deblurcli import archs
 from deblurcli.archs.dpa import grid_mean
-from deblurcli.calibrate.psf import estimate_field
+from deblurcli.calibration.psf import estimate_field
 from deblurcli.evaluation import to_tensor
 from deblurcli.synth.data import VAL_DIR, data_root, load_images
 from deblurcli.synth.degrade import LensField, degrade, sensor

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from deblurcli.archs.dpa import grid_mean
-from deblurcli.calibrate.estimate import estimate_prior
+from deblurcli.calibration.estimate import estimate_prior
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import PriorField, Runner, RunConfig
 from deblurcli.evaluation import lens_modules, score, to_tensor

@@ -16,8 +16,8 @@ import argparse
 
 import numpy as np
 
-from deblurcli.calibrate.chart import make_chart
-from deblurcli.calibrate.psf import estimate_field, width_errors
+from deblurcli.calibration.chart import make_chart
+from deblurcli.calibration.psf import estimate_field, width_errors
 from deblurcli.cli.bench_quality import _images
 from deblurcli.synth.data import VAL_DIR, data_root, load_images
 from deblurcli.synth.degrade import LensField, degrade, sensor

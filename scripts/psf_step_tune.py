@@ -13,8 +13,8 @@ import argparse
 import numpy as np
 
 from deblurcli import evaluation as ev
-from deblurcli.calibrate.estimate import estimate_prior
-from deblurcli.calibrate.psf import estimate_field
+from deblurcli.calibration.estimate import estimate_prior
+from deblurcli.calibration.psf import estimate_field
 from deblurcli.classical import field_deconvolve
 from deblurcli.cli.bench_cmd import _models
 from deblurcli.cli.bench_quality import _images

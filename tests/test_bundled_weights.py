@@ -71,7 +71,7 @@ def test_bundled_estimator_recovers_a_step_in_blur() -> None:
     to 3 px within 0.5 px; larger radii are under-estimated (README), but the map stays monotone."""
     import numpy as np
 
-    from deblurcli.defocus.estimate import estimate_radius_learned
+    from deblurcli.defocusing.estimate import estimate_radius_learned
     from deblurcli.synth.data import dead_leaves
     from deblurcli.synth.degrade import defocus_blur, to_gamma, to_linear
 

@@ -12,11 +12,11 @@ import torch
 from PIL import Image
 
 from deblurcli.archs import build, hparams_of
-from deblurcli.calibrate.align import align
-from deblurcli.calibrate.chart import make_chart
-from deblurcli.calibrate.estimate import estimate_prior
-from deblurcli.calibrate.prior_file import load_prior, orient_grid, read_prior, save_prior, unorient_grid
-from deblurcli.calibrate.psf import estimate_field, psf_stats, width_errors
+from deblurcli.calibration.align import align
+from deblurcli.calibration.chart import make_chart
+from deblurcli.calibration.estimate import estimate_prior
+from deblurcli.calibration.prior_file import load_prior, orient_grid, read_prior, save_prior, unorient_grid
+from deblurcli.calibration.psf import estimate_field, psf_stats, width_errors
 from deblurcli.errors import AlignmentError, PriorError
 from deblurcli.hub.registry import WeightsEntry
 from deblurcli.io.images import Photo

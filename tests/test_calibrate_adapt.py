@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 
 from deblurcli.archs import build
-from deblurcli.calibrate.adapt import MIN_NOISE, AdaptConfig, PairMaker, adapt, apply_adapted, blur_window, jpeg_share
-from deblurcli.calibrate.estimate import estimate_prior
-from deblurcli.calibrate.prior_file import read_prior
-from deblurcli.calibrate.psf import estimate_field
+from deblurcli.calibration.adapt import MIN_NOISE, AdaptConfig, PairMaker, adapt, apply_adapted, blur_window, jpeg_share
+from deblurcli.calibration.estimate import estimate_prior
+from deblurcli.calibration.prior_file import read_prior
+from deblurcli.calibration.psf import estimate_field
 from deblurcli.synth.data import dead_leaves
 from deblurcli.synth.degrade import LensField, blend_weights, convolve, field_blur, lens_blur, lens_psfs, to_gamma, to_linear
 
@@ -96,7 +96,7 @@ def test_pairs_made_on_a_device_are_the_cpu_pairs_of_the_same_sources(module) ->
 
 
 def test_photos_are_kept_as_8_bits_and_make_the_same_pairs(module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from deblurcli.calibrate.adapt import load_photos
+    from deblurcli.calibration.adapt import load_photos
 
     model, img, psfs, levels = module
     q = np.round(img * 255).astype(np.uint8)
@@ -157,7 +157,7 @@ def test_ema_returns_the_moving_average_of_the_steps_weights(module) -> None:  #
 
 
 def test_photos_are_read_from_subfolders_too(tmp_path: Path) -> None:
-    from deblurcli.calibrate.adapt import load_photos
+    from deblurcli.calibration.adapt import load_photos
 
     for i, sub in enumerate(["a", "b/c", ".hidden"]):
         (tmp_path / sub).mkdir(parents=True)
@@ -245,8 +245,8 @@ def test_calibrate_adapts_and_deblur_uses_it_in_the_sensor_frame(tiny_registry: 
 def test_adaptation_noise_is_measured_on_the_blurred_shot() -> None:
     """Known Gaussian noise (linear light) on a blurred chart: the measured RMS is within 15%; the
     sensor setting follows it; an explicit setting is kept; a clean shot gets the floor."""
-    from deblurcli.calibrate.chart import make_chart
-    from deblurcli.calibrate.noise import noise_rms
+    from deblurcli.calibration.chart import make_chart
+    from deblurcli.calibration.noise import noise_rms
 
     lin = to_linear(lens_blur_of(make_chart(192, 256, seed=5)))
     rng = np.random.default_rng(0)

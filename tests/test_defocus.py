@@ -12,8 +12,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from deblurcli.cli.main import app, route
-from deblurcli.defocus.estimate import estimate_radius, estimate_radius_learned
-from deblurcli.defocus.mapfile import SCALE, read_blur_map
+from deblurcli.defocusing.estimate import estimate_radius, estimate_radius_learned
+from deblurcli.defocusing.mapfile import SCALE, read_blur_map
 from deblurcli.errors import InputError
 from deblurcli.synth.data import dead_leaves
 from deblurcli.synth.degrade import defocus_blur, to_gamma, to_linear

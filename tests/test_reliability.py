@@ -261,7 +261,7 @@ def test_16_bit_grey_alpha_png_stays_grey(tmp_path: Path) -> None:
 # 9. Blur maps beyond the trained range ------------------------------------------------------------------
 
 def test_out_of_range_blur_map_is_clamped_with_a_note() -> None:
-    from deblurcli.defocus.mapfile import to_trained_range
+    from deblurcli.defocusing.mapfile import to_trained_range
 
     notes: list[str] = []
     r = to_trained_range(np.full((4, 4), 20.0, np.float32), notes)
@@ -344,7 +344,7 @@ def test_read_only_output_folder_is_found_before_the_network_runs(tiny_registry:
 
 
 def test_calibration_pair_warnings() -> None:
-    from deblurcli.calibrate.align import pair_warnings
+    from deblurcli.calibration.align import pair_warnings
 
     a = np.random.default_rng(0).random((60, 80, 3)).astype(np.float32)
     assert any("identical" in w for w in pair_warnings(a, a.copy()))

@@ -2,7 +2,7 @@
 
 Not one of the five seed papers: SVBR-Net (Karaali & Jung) takes its map from an estimator, and the
 paper shows the network stays good when that estimator is accurate. The classical edge-based
-estimator (``defocus.estimate``) measures a radius only at edges and is biased upwards on soft or
+estimator (``defocusing.estimate``) measures a radius only at edges and is biased upwards on soft or
 noisy content; this small encoder-decoder is trained on the project's own synthetic spatially varying
 defocus, whose true radius maps the degradation keeps, with an L1 loss on the radius.
 

@@ -90,7 +90,7 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     if calibration:
         entry = reg.get(ids[0]) if ids and ids != ["all"] else reg.default_for("calibrate")
         model = _models([entry.id])[entry.id][0]
-        from ..calibrate.adapt import AdaptConfig, load_photos
+        from ..calibration.adapt import AdaptConfig, load_photos
 
         acfg = AdaptConfig(steps=adapt_steps)
         adapt = (acfg, load_photos(adapt_images, acfg)[0]) if adapt_images else None
@@ -104,7 +104,7 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         svbr_e = reg.default_for("defocus")
         blind_e = reg.default_for("deblur")
         ms = _models([svbr_e.id, blind_e.id])
-        from ..defocus.estimate import load_learned_estimator
+        from ..defocusing.estimate import load_learned_estimator
 
         learned = load_learned_estimator(reg) if "blurmap" in reg.defaults else None
         items = ev.degraded_sets(imgs, ("defocus",), seed=2025)["defocus"]

@@ -38,12 +38,12 @@ def calibrate(
     file for `deblur PHOTO --prior camera.prior`."""
     setup_logging(debug)
     from ..archs import hparams_of
-    from ..calibrate.estimate import calibrate as run
-    from ..calibrate.prior_file import in_sensor_frame, save_prior
-    from ..calibrate.preview import render
+    from ..calibration.estimate import calibrate as run
+    from ..calibration.prior_file import in_sensor_frame, save_prior
+    from ..calibration.preview import render
     from ..io.images import Photo, read_photo, write_photo
     from ..models.loader import load_model
-    from ..calibrate.align import pair_warnings
+    from ..calibration.align import pair_warnings
     from .common import out
 
     if output.exists() and not overwrite:
@@ -58,7 +58,7 @@ def calibrate(
     extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name}
     adapted = None
     if adapt_images is not None:
-        from ..calibrate.adapt import AdaptConfig, adapt, jpeg_share, load_photos
+        from ..calibration.adapt import AdaptConfig, adapt, jpeg_share, load_photos
         from ..engine.runner import pick_device
         from ..io.images import unorient
         from .photos import progress_bar

@@ -24,7 +24,7 @@ def chart(
     it full screen or print it, photograph it so that it fills the frame, in focus as well as the
     module can, then run `deblur calibrate CHART PHOTO`. It measures the lens better than a natural
     scene: every part of the field has texture at every scale."""
-    from ..calibrate.chart import make_chart
+    from ..calibration.chart import make_chart
     from ..io.images import Photo, write_photo
 
     w, h = parse_size(size)

@@ -45,7 +45,7 @@ Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality (J
 Overwrite = Annotated[bool, flag("--overwrite", help="Replace existing outputs (never inputs).")]
 SkipExisting = Annotated[bool, flag("--skip-existing", help="Skip files whose output exists (resume a batch).")]
 Strength = Annotated[float, typer.Option(min=0.0, max=1.0, help="0 = input, 1 = full restoration.", rich_help_panel=OUT_PANEL)]
-ToneGuard = Annotated[float | None, typer.Option(min=0.0, help="Keep the photo's own brightness and colour over areas larger than this (px); 0 turns it off. Default: 16.", rich_help_panel=OUT_PANEL, show_default=False)]
+ToneGuard = Annotated[float | None, typer.Option(min=0.0, help="Keep the photo's own brightness and colour over areas larger than this (px); 0 turns it off. Default: 32.", rich_help_panel=OUT_PANEL, show_default=False)]
 Batch = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.", rich_help_panel=PERF_PANEL)]
 StripMetadata = Annotated[bool, flag("--strip-metadata", help="Drop EXIF (GPS included) and XMP, for sharing; the colour profile stays.")]
 Compare = Annotated[bool, flag("--compare", help="Also write <output>_compare.<ext>: before | after.")]

@@ -62,7 +62,7 @@ def defocus(
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the models load
     try:
         from ..archs import ARCHS
-        from ..defocus.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
+        from ..defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
         from ..models.loader import load_model
 
         net, entry = load_model(model, "defocus", weights)
@@ -77,7 +77,7 @@ def defocus(
     except BaseException:
         reader.close()
         raise
-    from ..defocus.mapfile import preview, read_blur_map, to_trained_range, write_blur_map
+    from ..defocusing.mapfile import preview, read_blur_map, to_trained_range, write_blur_map
     from ..engine.runner import BlurMap
     from ..io.images import write_photo
 

@@ -43,7 +43,8 @@ def train_cmd(
         out = export_mod.export(rd, config)
         typer.echo(f"exported {out}")
         return
-    command = shlex.join(["deblur", "train", *sys.argv[1:]]) if sys.argv else ""
+    argv = sys.argv[1:]
+    command = shlex.join(["deblur", *(argv if argv[:1] == ["train"] else ["train", *argv])]) if sys.argv else ""
     from ..engine.runner import pick_device
 
     train(cfg, rd, data_root(str(data) if data else None), resume, max_minutes, command, str(pick_device(device)))

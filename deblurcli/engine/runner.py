@@ -284,7 +284,8 @@ class Runner:
         written that was not computed)."""
         m = min(self.cfg.edge_pad, rgb.shape[0] - 1, rgb.shape[1] - 1) if cond is None else 0
         if m > 0:
-            big = np.pad(rgb, ((m, m), (m, m), (0, 0)), mode="reflect")
+            # odd reflection (2·edge − mirror) continues ramps and keeps flat colours flat
+            big = np.clip(np.pad(rgb, ((m, m), (m, m), (0, 0)), mode="reflect", reflect_type="odd"), 0, 1)
             out = self._restore(big, None, tile, progress)[m:-m, m:-m]  # a view: no copy of a 12 MP image
         else:
             out = self._restore(rgb, cond, tile, progress)

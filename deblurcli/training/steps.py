@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..defocus.maps import degrade_map
+from ..defocusing.maps import degrade_map
 from . import losses
 from .config import TrainConfig
 

@@ -59,7 +59,7 @@ def score(restored: torch.Tensor, sharp: np.ndarray) -> tuple[float, float]:
 @functools.lru_cache(maxsize=4)
 def _edge_mae(n: int, size: int) -> float:
     """The edge estimator's radius error on the defocus set: fixed, so computed once per process."""
-    from ..defocus.estimate import estimate_radius
+    from ..defocusing.estimate import estimate_radius
 
     data = valset.load("defocus", n=n, size=size)
     edge = np.stack([estimate_radius(b) for b in data["blur"]])

@@ -75,7 +75,7 @@ class AdaptConfig:
 
     def with_measured_noise(self, rms: float, mean: float) -> "AdaptConfig":
         """This config with ``noise`` set from the blurred calibration shot's measured noise (``rms``
-        and mean level, linear light, in the sharp shot's exposure: ``calibrate.noise.noise_rms``),
+        and mean level, linear light, in the sharp shot's exposure: ``calibration.noise.noise_rms``),
         unless it was set."""
         if self.noise is not None:
             return self
