@@ -18,6 +18,12 @@ NOTES = {
     "blur in linear light, 30% through concave tone curves, highlights 2-12× beyond white). The blurred inputs were mostly "
     "brighter than their targets, and the net learnt to darken: the sRGB-blurred set came out 5.7/255 dark by step "
     "1,500, and every foreign gain fell. Stopped there.",
+    "dpa-compact-wide": "dpa-compact fine-tuned like dpa-lite's run b (configs/dpa-compact-wide.toml), for 1,200 steps "
+    "at about 1.5 s each; best at step 500. As users run it (tone guard on), its gains over the input are +0.15 GoPro, +0.23 "
+    "sRGB shake, +0.30 linear-light shake and +0.13 large kernels (docs/foreign_eval_compact.txt): above the shipped "
+    "dpa-compact's -0.09 to +0.19, but 0.0-0.05 dB below the new dpa-lite. It is not shipped: dpa-compact serves "
+    "`deblur calibrate`, whose calibration figures were measured on the current weights, and this run had no "
+    "calibrated validation.",
     "dpa-lite-wide": "Run b, shipped as dpa-lite (step 3,000): half of the wide blur in sRGB values, highlights 1.5-4×, "
     "fewer linear-light kinds, lr 1e-4. The mean foreign gain rose from +0.16 (step 500) to +0.22 dB (step 3,000), "
     "by about 0.02 dB per 1,000 steps at the end of the cosine. Our own synthetic motion set stayed at +1.5. The darkening "
