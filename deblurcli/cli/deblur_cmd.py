@@ -48,8 +48,8 @@ def deblur(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Deblur photos with the blind distortion-prior net (default: the fast `dpa-lite`; `--model
-    dpa-compact` restores a little better in 2–3× the time). Outputs go beside the inputs as
+    """Deblur photos with the blind distortion-prior net (default: `dpa-lite`, trained on the widest
+    blur; `--model dpa-compact` is the full-resolution pair, in 2–3× the time). Outputs go beside the inputs as
     <name>_deblurred.<ext> unless -o says otherwise; inputs are never overwritten.
 
     [bold]Examples[/bold]
