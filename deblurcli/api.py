@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 import numpy as np
 
 from .errors import InputError, UsageError
-from .io.images import Photo
+from .io.images import Photo, quantise
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -93,19 +93,11 @@ def _from_pil(im: "Image.Image") -> tuple[Photo, _Kind]:
 
 
 def _to_array(photo: Photo, dtype: Any) -> np.ndarray:
-    top = 255.0 if dtype == np.uint8 else 65535.0 if dtype == np.uint16 else 1.0
-    x = photo.pixels * np.float32(top)
-    if top > 1:
-        x = np.clip(x + 0.5, 0, top).astype(dtype)
-    else:
-        x = x.astype(dtype)
-    if photo.alpha is not None:
-        al = photo.alpha
-        if al.dtype != x.dtype:
-            src_top = 65535.0 if al.dtype == np.uint16 else 255.0 if al.dtype == np.uint8 else 1.0
-            al = (al.astype(np.float64) * (top / src_top) + (0.5 if top > 1 else 0)).astype(dtype)
-        x = np.concatenate([x, al[..., None]], axis=2)
-    return x
+    """The photo as an array of ``dtype`` with its alpha last: integers as the writer quantises them."""
+    if dtype in (np.uint8, np.uint16):
+        return quantise(photo, 16 if dtype == np.uint16 else 8)
+    x = photo.pixels.astype(dtype)
+    return x if photo.alpha is None else np.concatenate([x, photo.alpha[..., None].astype(dtype)], axis=2)
 
 
 def _give_back(photo: Photo, kind: _Kind) -> Any:
@@ -215,31 +207,58 @@ def restore(image: ImageLike, *, model: str | None = None, strength: float = 1.0
     return load(model, prior=prior, method=method, device=device).restore(image, strength=strength)
 
 
-def defocus(image: ImageLike, *, blur_map: np.ndarray | None = None, estimator: str = "learned",
-            strength: float = 1.0, device: str = "auto", model: str | None = None) -> Any:
-    """Remove defocus blur with SVBR-Net: ``blur_map`` (per-pixel disk radius in px, H×W) or one
-    estimated by ``estimator`` ("learned" or "edge"); the result comes back in the image's kind."""
-    from .batch import blend
+class Defocuser:
+    """SVBR-Net on its device with a blur-map estimator (``load_defocus`` makes one): `deblur defocus`
+    and ``defocus`` both run through it."""
+
+    def __init__(self, runner: "Runner", entry: Any, estimate: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.runner, self.entry, self.estimate = runner, entry, estimate
+
+    def restore_photo(self, photo: Photo, radius: np.ndarray | None = None, progress: Progress | None = None) -> np.ndarray:
+        """The restored RGB of an upright ``Photo`` with the blur map ``radius`` (px; estimated when
+        None), clamped to the radii the net was trained on (with a note in ``photo.warnings``)."""
+        from .defocusing.mapfile import to_trained_range
+        from .engine.runner import BlurMap
+
+        if radius is None:
+            radius = self.estimate(photo.rgb())
+        elif radius.shape != photo.pixels.shape[:2]:
+            raise InputError(f"blur map of shape {radius.shape} for an image of {photo.pixels.shape[:2]}")
+        return self.runner.restore(photo.rgb(), BlurMap(to_trained_range(np.asarray(radius, np.float32), photo.warnings)),
+                                   progress=progress)
+
+
+def load_defocus(model: str | None = None, *, weights: str | Path | None = None, estimator: str = "learned",
+                 device: str = "auto", precision: str = "auto", tile: str | int | None = "auto", overlap: int | None = None,
+                 batch: int = 1, cuda_graph: bool = False, notes: list[str] | None = None,
+                 tone_guard: float | None = None) -> Defocuser:
+    """A ``Defocuser``: the defocus checkpoint (``model`` or ``weights``) and the ``estimator`` ("learned"
+    or "edge") of the blur maps it is given none of; ``tone_guard`` as in ``load``."""
+    from .engine.tone import DEFAULT_SIGMA
     from .defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
-    from .defocusing.mapfile import to_trained_range
-    from .engine.runner import BlurMap
     from .engine.setup import make_runner
     from .models.loader import load_model
 
     if estimator not in ("learned", "edge"):
         raise UsageError(f"estimator {estimator!r}: expected learned or edge")
+    net, entry = load_model(model, "defocus", Path(weights) if weights else None)  # refuses nets without a map input
+    runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes,
+                         DEFAULT_SIGMA if tone_guard is None else tone_guard)
+    if estimator == "edge":
+        return Defocuser(runner, entry, estimate_radius)
+    est_net = load_learned_estimator().to(runner.device)
+    return Defocuser(runner, entry, lambda rgb: estimate_radius_learned(rgb, est_net))
+
+
+def defocus(image: ImageLike, *, blur_map: np.ndarray | None = None, estimator: str = "learned",
+            strength: float = 1.0, device: str = "auto", model: str | None = None) -> Any:
+    """Remove defocus blur with SVBR-Net: ``blur_map`` (per-pixel disk radius in px, H×W) or one
+    estimated by ``estimator`` ("learned" or "edge"); the result comes back in the image's kind."""
+    from .batch import blend
+
     photo, kind = as_photo(image)
-    net, _ = load_model(model, "defocus")
-    runner = make_runner(net, device)
-    if blur_map is None:
-        rgb = photo.rgb()
-        blur_map = estimate_radius_learned(rgb, load_learned_estimator().to(runner.device)) if estimator == "learned" \
-            else estimate_radius(rgb)
-    elif blur_map.shape != photo.pixels.shape[:2]:
-        raise InputError(f"blur map of shape {blur_map.shape} for an image of {photo.pixels.shape[:2]}")
-    radius = to_trained_range(np.asarray(blur_map, np.float32), photo.warnings)
-    out = runner.restore(photo.rgb(), BlurMap(radius))
-    return _give_back(photo.with_pixels(blend(photo, out, strength)), kind)
+    d = load_defocus(model, estimator="edge" if blur_map is not None else estimator, device=device)
+    return _give_back(photo.with_pixels(blend(photo, d.restore_photo(photo, blur_map), strength)), kind)
 
 
 def calibrate(sharp: ImageLike, blurred: ImageLike, output: str | Path, *, model: str | None = None,

@@ -175,10 +175,10 @@ def compare_path(dest: Path) -> Path:
     return dest.with_name(f"{dest.stem}_compare{dest.suffix}")
 
 
-def _unwritable(dest: Path) -> str:
-    """Why ``dest`` cannot be written (found before any network runs), or ''."""
+def _unwritable(folder: Path) -> str:
+    """Why nothing can be written into ``folder`` (found before any network runs), or ''."""
     try:
-        check_writable(dest.parent)
+        check_writable(folder)
     except DeblurError as e:
         return str(e) + (f" ({e.hint})" if e.hint else "")
     return ""
@@ -188,13 +188,15 @@ def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list
     """Results for the jobs that are settled before any work (bad input, output exists) and the rest."""
     settled: list[FileResult] = []
     todo: list[Job] = []
+    unwritable: dict[Path, str] = {}
     for folder in {j.dest.parent for j in jobs if j.dest is not None}:
         clean_stale_parts(folder)  # a killed run's hidden leftovers
+        unwritable[folder] = _unwritable(folder)
     for j in jobs:
         if j.error:
             settled.append(FileResult(j.src, j.dest, "failed", j.error))
-        elif j.dest is not None and (why := _unwritable(j.dest)):
-            settled.append(FileResult(j.src, j.dest, "failed", why))
+        elif j.dest is not None and unwritable[j.dest.parent]:
+            settled.append(FileResult(j.src, j.dest, "failed", unwritable[j.dest.parent]))
         elif j.dest is not None and j.dest.exists() and not opts.overwrite:
             if opts.skip_existing:
                 settled.append(FileResult(j.src, j.dest, "skipped", "output exists (--skip-existing)"))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import deblurcli  # noqa: E402
 from deblurcli.evaluation import aligned  # noqa: E402
 from deblurcli.synth import foreign  # noqa: E402
-from deblurcli.synth.data import PAIRS_DIR, data_root  # noqa: E402
+from deblurcli.synth.data import PAIRS_DIR, data_root, read_rgb  # noqa: E402
 
 
 def _panel(img: np.ndarray, label: str) -> np.ndarray:
@@ -48,8 +48,7 @@ def _strip(blur: np.ndarray, sharp: np.ndarray, box: tuple[int, int, int, int], 
 def main() -> None:
     root = data_root()
     r = deblurcli.load(device="cpu")
-    rd = lambda p: cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255  # noqa: E731
-    blur, sharp = rd(root / PAIRS_DIR / "blur" / "000118.jpg"), rd(root / PAIRS_DIR / "sharp" / "000118.jpg")
+    blur, sharp = read_rgb(root / PAIRS_DIR / "blur" / "000118.jpg"), read_rgb(root / PAIRS_DIR / "sharp" / "000118.jpg")
     _strip(blur, sharp, (200, 440, 420, 740), ROOT / "docs" / "img" / "gopro.jpg", r)
     item = next(it for it in foreign.build("foreign-motion-srgb", root, count=12)[12:24][3:4])
     _strip(item["blur"], item["sharp"], (40, 280, 24, 264), ROOT / "docs" / "img" / "shake.jpg", r)

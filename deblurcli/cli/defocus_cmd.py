@@ -11,9 +11,9 @@ from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
-                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, WeightsPath,
-                     check_batch_options, guarded, setup_logging)
-from .photos import make_runner, provenance, run_photos
+                     PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, ToneGuard, WeightsPath,
+                     check_batch_options, console, guarded, setup_logging)
+from .photos import provenance, run_photos
 
 ESTIMATORS = ("edge", "learned")
 # The estimator that measures best on the defocus validation table (`deblur bench --defocus --val`).
@@ -44,6 +44,7 @@ def defocus(
     batch: Batch = 1,
     compare: Compare = False,
     strip_metadata: StripMetadata = False,
+    tone_guard: ToneGuard = None,
     max_megapixels: MaxMP = 200.0,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -61,33 +62,28 @@ def defocus(
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the models load
     try:
-        from ..archs import ARCHS
-        from ..defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
-        from ..models.loader import load_model
+        from ..api import load_defocus
+        from ..engine.allocator import resume_gc
 
-        net, entry = load_model(model, "defocus", weights)
-        if not ARCHS[entry.arch].takes_blur_map:
-            raise UsageError(f"--model {entry.id} is a {entry.arch} model; defocus needs an svbr checkpoint")
-        runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph)
-        if estimator == "learned" and blur_map is None:
-            est_net = load_learned_estimator().to(runner.device)
-            estimate = lambda rgb: estimate_radius_learned(rgb, est_net)  # noqa: E731
-        else:
-            estimate = estimate_radius
+        notes: list[str] = []
+        d = load_defocus(model, weights=weights, estimator="edge" if blur_map is not None else estimator, device=device,
+                         precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph, notes=notes,
+                         tone_guard=tone_guard)
+        resume_gc()  # start-up is over (cli.main.run paused it)
+        for n in notes:
+            console.print(f"[yellow]warning[/] {n}")
     except BaseException:
         reader.close()
         raise
-    from ..defocusing.mapfile import preview, read_blur_map, to_trained_range, write_blur_map
-    from ..engine.runner import BlurMap
+    from ..defocusing.mapfile import preview, read_blur_map, write_blur_map
     from ..io.images import write_photo
 
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
-        shape = photo.pixels.shape[:2]
-        radius = read_blur_map(blur_map, shape) if blur_map is not None else estimate(photo.rgb())
+        radius = read_blur_map(blur_map, photo.pixels.shape[:2]) if blur_map is not None else d.estimate(photo.rgb())
         if save_map and job.dest is not None:
             dest = job.dest
             write_blur_map(radius, dest.with_name(dest.stem + "_blurmap.png"))
             write_photo(Photo(preview(radius)), dest.with_name(dest.stem + "_blurmap_preview.png"))
-        return runner.restore(photo.rgb(), BlurMap(to_trained_range(radius, photo.warnings)), progress=on_tiles)
+        return d.restore_photo(photo, radius, on_tiles)
 
-    run_photos(jobs, process, opts, quiet, as_json, "defocus", reader, provenance(runner, entry))
+    run_photos(jobs, process, opts, quiet, as_json, "defocus", reader, provenance(d.runner, d.entry))

@@ -36,16 +36,15 @@ READ_ONLY = {".heic": "HEIF", ".heif": "HEIF"}  # phones' photos: read (pillow-h
 INPUT_EXTS = tuple(FORMATS) + tuple(READ_ONLY)
 
 
-def _register_heif() -> bool:
+def _register_heif() -> None:
     try:
         import pillow_heif
     except ImportError:  # optional at run time: a HEIC file then gets "not an image we can read"
-        return False
+        return
     pillow_heif.register_heif_opener()
-    return True
 
 
-HEIF = _register_heif()
+_register_heif()
 EXT_FOR = {"jpg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
 
 
@@ -139,6 +138,14 @@ def _tiff_16(path: Path) -> np.ndarray | None:
     return a
 
 
+def _cv2_16(path: Path) -> np.ndarray | None:
+    """OpenCV's decode in RGB(A) order (it gives BGR(A)), as stored."""
+    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if a is not None and a.ndim == 3 and a.shape[2] in (3, 4):
+        a = a[..., ::-1] if a.shape[2] == 3 else a[..., [2, 1, 0, 3]]
+    return a
+
+
 def _pixels_16(path: Path, fmt: str, gray: bool) -> np.ndarray | None:
     """16-bit samples of a PNG/TIFF as uint16 H×W×C (RGB order, alpha last), as stored (orientation
     not applied), or None if 8-bit."""
@@ -147,22 +154,12 @@ def _pixels_16(path: Path, fmt: str, gray: bool) -> np.ndarray | None:
         try:
             a = _tiff_16(path)
         except ValueError:  # a compression tifffile decodes only with imagecodecs (LZW, JPEG …): OpenCV's turn
-            a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if a is not None and a.ndim == 3:
-                a = a[..., ::-1] if a.shape[2] == 3 else a[..., [2, 1, 0, 3]] if a.shape[2] == 4 else a
-        if a is None or a.dtype != np.uint16:
-            return None
-        a = a[..., None] if a.ndim == 2 else a
+            a = _cv2_16(path)
     else:
-        a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if a is None or a.dtype != np.uint16:
-            return None
-        if a.ndim == 2:
-            a = a[..., None]
-        elif a.shape[2] == 3:
-            a = a[..., ::-1]
-        elif a.shape[2] == 4:
-            a = a[..., [2, 1, 0, 3]]
+        a = _cv2_16(path)
+    if a is None or a.dtype != np.uint16:
+        return None
+    a = a[..., None] if a.ndim == 2 else a
     if gray and a.shape[2] in (3, 4):
         a = a[..., [0, 3]] if a.shape[2] == 4 else a[..., :1]
     return np.ascontiguousarray(a)
@@ -311,7 +308,7 @@ def check_memory(path: Path, pixels: int) -> None:
 # ---------------------------------------------------------------------------------------------- write
 
 
-def _quantise(photo: Photo, bits: int) -> np.ndarray:
+def quantise(photo: Photo, bits: int) -> np.ndarray:
     scale = np.float32(65535.0 if bits == 16 else 255.0)
     x = photo.pixels
     a = np.empty(x.shape, np.uint16 if bits == 16 else np.uint8)
@@ -546,8 +543,7 @@ def write_photo(photo: Photo, dest: str | Path, quality: int = 95, overwrite: bo
     bits = photo.bits if fmt in ("PNG", "TIFF") else 8
     if photo.bits == 16 and bits == 8:
         photo.warnings.append(f"{fmt} holds 8 bits per sample: 16-bit input written as 8-bit")
-    a = _quantise(photo, bits)
-    check_writable(dest.parent)
+    a = quantise(photo, bits)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=part_name(dest), suffix=".part", dir=dest.parent)

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from .data import PAIRS_DIR, VAL_DIR, data_root, load_images
+from .data import PAIRS_DIR, VAL_DIR, data_root, load_images, read_rgb
 from .degrade import convolve, to_gamma, to_linear
 
 FOREIGN = ("gopro", "foreign-motion-srgb", "foreign-motion-linear", "foreign-large")
@@ -36,13 +35,6 @@ def is_foreign(kind: str) -> bool:
 def kernel(root: Path, name: str) -> np.ndarray:
     k = np.load(root / "kernels" / f"{name}.npy").astype(np.float32)
     return k / k.sum()
-
-
-def _rgb(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise OSError(f"cannot read {path}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
 
 
 def _valid(img: np.ndarray, margin: int) -> np.ndarray:
@@ -64,8 +56,8 @@ def build(name: str, root: Path | None = None, count: int = 12, seed: int = 0) -
     their true kernel and whether it was applied in linear light); ``count`` CBSD68 photos per kernel."""
     root = root or data_root()
     if name == "gopro":
-        return [{"blur": _rgb(root / PAIRS_DIR / "blur" / f"{i:06d}.jpg"),
-                 "sharp": _rgb(root / PAIRS_DIR / "sharp" / f"{i:06d}.jpg")} for i in GOPRO_VAL]
+        return [{"blur": read_rgb(root / PAIRS_DIR / "blur" / f"{i:06d}.jpg"),
+                 "sharp": read_rgb(root / PAIRS_DIR / "sharp" / f"{i:06d}.jpg")} for i in GOPRO_VAL]
     if name not in FOREIGN:
         raise ValueError(f"unknown foreign set {name!r}: expected one of {', '.join(FOREIGN)}")
     names = LARGE_KERNELS if name == "foreign-large" else MOTION_KERNELS
