@@ -14,6 +14,7 @@ from torch import nn
 from .attgan import AttentionGenerator, AttGANConfig
 from .blurmap import BlurMapConfig, BlurMapNet
 from .dpa import DistortionPriorDeblur, DPAConfig
+from .hqs import HQSConfig, HQSDeconv
 from .lcnet import LCNet, LCNetConfig
 from .mtwd import MTWDConfig, MTWDNet
 from .svbr import SVBRConfig, SVBRNet
@@ -33,6 +34,11 @@ class ArchSpec:
         return getattr(self.module, "cond", None) == "blur_map"
 
     @property
+    def takes_kernel(self) -> bool:
+        """Non-blind deconvolution: the model's inputs include the PSF and the noise level."""
+        return getattr(self.module, "cond", None) == "kernel"
+
+    @property
     def uses_radius(self) -> bool:
         """Training and validation samples need the true radius map (as input or as target)."""
         return self.takes_blur_map or self.output == "radius"
@@ -47,6 +53,7 @@ ARCHS: dict[str, ArchSpec] = {
         ArchSpec("svbr", SVBRNet, SVBRConfig, "Karaali & Jung, SVBR-Net"),
         ArchSpec("attgan", AttentionGenerator, AttGANConfig, "Lenka, Mittal, Pandey, blind deblurring using GANs"),
         ArchSpec("blurmap", BlurMapNet, BlurMapConfig, "ours: learned defocus map estimator for SVBR-Net", "radius"),
+        ArchSpec("hqs", HQSDeconv, HQSConfig, "after Zhang et al., USRNet: unrolled half-quadratic splitting"),
     )
 }
 

@@ -34,3 +34,16 @@ def sensor_setting(rms: float, mean: float) -> float:
     """The ``sensor(noise=N)`` whose expected noise power on an image of mean linear level ``mean``
     equals ``rms``²: with √a ~ U(0, N) and b ~ U(0, N/2), E[a·x + b²] = N²·(x̄/3 + 1/12)."""
     return rms / float(np.sqrt(max(mean, 0.0) / 3 + 1 / 12))
+
+
+def value_sigma(img: np.ndarray) -> float:
+    """σ of white noise on the values of an H×W[×C] image as given (no tone conversion): the median
+    absolute response of Immerkær's mask over the grey image, which a blurred photo's few remaining
+    edges hardly move. The noise level the non-blind deconvolution (``archs.hqs``) is told."""
+    g = np.asarray(img, np.float32)
+    g = g.mean(-1) if g.ndim == 3 else g
+    if min(g.shape) < 3:
+        return 0.0
+    r = cv2.filter2D(np.ascontiguousarray(g), -1, _MASK, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
+    # grey = mean of 3 channels of independent noise: σ_grey = σ/√3
+    return float(np.median(np.abs(r))) / 0.6745 / 6 * float(np.sqrt(3.0 if np.ndim(img) == 3 else 1.0))

@@ -52,16 +52,18 @@ def load_file(path: Path, registry: Registry | None = None) -> tuple[nn.Module, 
 
 
 # The task of a user file, from its arch (registered files carry theirs in weights.toml).
-ARCH_TASK = {"svbr": "defocus", "blurmap": "blurmap"}
+ARCH_TASK = {"svbr": "defocus", "blurmap": "blurmap", "hqs": "deconv"}
 # What each command can run: the arch's kind decides, whatever the entry's task says.
 COMMAND_ARCHS = {
-    "deblur": lambda a: a in RESTORERS and not ARCHS[a].takes_blur_map,
+    "deblur": lambda a: a in RESTORERS and not ARCHS[a].takes_blur_map and not ARCHS[a].takes_kernel,
+    "deconv": lambda a: a in ARCHS and ARCHS[a].takes_kernel,
     "calibrate": lambda a: a == "dpa",
     "defocus": lambda a: a in ARCHS and ARCHS[a].takes_blur_map,
     "blurmap": lambda a: a in ARCHS and ARCHS[a].output == "radius",
 }
 COMMAND_NEEDS = {"deblur": "a blind deblurring network", "calibrate": "the distortion-prior network (dpa)",
-                 "defocus": "a network that takes a blur map (svbr)", "blurmap": "a blur-map estimator"}
+                 "defocus": "a network that takes a blur map (svbr)", "blurmap": "a blur-map estimator",
+                 "deconv": "a non-blind network that takes a kernel (hqs)"}
 
 
 def check_task(entry: WeightsEntry, command: str) -> None:
@@ -70,7 +72,9 @@ def check_task(entry: WeightsEntry, command: str) -> None:
     ok = COMMAND_ARCHS.get(command)
     if ok is not None and not ok(entry.arch):
         fits = [c for c, f in COMMAND_ARCHS.items() if f(entry.arch)]
-        where = f"; it is for `deblur {fits[0]}`" if fits and fits[0] not in ("deblur", "blurmap") else ""
+        where = f"; it is for `deblur {fits[0]}`" if fits and fits[0] not in ("deblur", "blurmap", "deconv") else ""
+        if fits and fits[0] == "deconv":
+            where = "; it is for `deblur --method kernel`"
         raise UsageError(f"{entry.id} (arch {entry.arch}, task {entry.task}) is not {COMMAND_NEEDS[command]}{where}",
                          "`deblur weights list` shows each checkpoint's task")
 

@@ -191,6 +191,7 @@ class PairSampler:
             out[pre + "blur"] = wide_sensor(wide_blur(src, k, rng, gamma)[c, c], rng)
             out[pre + "sharp"] = np.ascontiguousarray(src[c, c])
         out["moments"] = constant_moments(size, size, k)
+        out["kernel"] = kernels.canvas(k)
         return out
 
     def sample(self, rng: np.random.Generator, size: int, calibration: bool = False) -> dict[str, np.ndarray]:
@@ -233,4 +234,6 @@ class PairSampler:
                 out["radius"] = d.radius_map[c, c]
             if d.moments is not None and j == 0:
                 out["moments"] = d.moments[c, c]
+            if j == 0 and (d.kernel is not None or kind == "sharp"):
+                out["kernel"] = kernels.canvas(d.kernel) if d.kernel is not None else kernels.delta()
         return out

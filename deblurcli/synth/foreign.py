@@ -4,7 +4,9 @@
   of 1280×720);
 - ``foreign-motion-srgb`` / ``foreign-motion-linear``: CBSD68 × the four USRNet motion kernels
   (``kernels/usrnet12_09…12_motion``), convolved in the sRGB values or in linear light;
-- ``foreign-large``: CBSD68 × the two large KAIR kernels (67 and 70 px), in sRGB.
+- ``foreign-large``: CBSD68 × the two large KAIR kernels (67 and 70 px), in sRGB;
+- ``foreign-all14`` (non-blind deconvolution only, not in training validation): CBSD68 × all 14
+  kernels, the 8 Gaussian ones too, in sRGB.
 
 Synthetic sets: the blur is computed on the whole photo and only the part at least half a kernel from
 its edges is kept (no reflected borders), cropped to a multiple of 16; σ = 0.01 Gaussian noise on the
@@ -26,6 +28,9 @@ GOPRO_VAL = range(100, 130, 3)
 MOTION_KERNELS = tuple(f"usrnet12_{i:02d}_motion" for i in (9, 10, 11, 12))
 LARGE_KERNELS = ("kair_large_1_motion", "kair_large_2_motion")
 NOISE = 0.01
+
+
+ALL_KERNELS = tuple(f"usrnet12_{i:02d}_gaussian" for i in range(1, 9)) + MOTION_KERNELS + LARGE_KERNELS
 
 
 def is_foreign(kind: str) -> bool:
@@ -58,9 +63,9 @@ def build(name: str, root: Path | None = None, count: int = 12, seed: int = 0) -
     if name == "gopro":
         return [{"blur": read_rgb(root / PAIRS_DIR / "blur" / f"{i:06d}.jpg"),
                  "sharp": read_rgb(root / PAIRS_DIR / "sharp" / f"{i:06d}.jpg")} for i in GOPRO_VAL]
-    if name not in FOREIGN:
+    if name not in FOREIGN and name != "foreign-all14":
         raise ValueError(f"unknown foreign set {name!r}: expected one of {', '.join(FOREIGN)}")
-    names = LARGE_KERNELS if name == "foreign-large" else MOTION_KERNELS
+    names = LARGE_KERNELS if name == "foreign-large" else ALL_KERNELS if name == "foreign-all14" else MOTION_KERNELS
     linear = name == "foreign-motion-linear"
     photos = load_images(root, (VAL_DIR,))[:count]
     items = []
@@ -68,7 +73,7 @@ def build(name: str, root: Path | None = None, count: int = 12, seed: int = 0) -
         k = kernel(root, kn)
         m = k.shape[0] // 2 + 1
         for i, img in enumerate(photos):
-            rng = np.random.default_rng([seed, FOREIGN.index(name), j, i])
+            rng = np.random.default_rng([seed, (FOREIGN + ("foreign-all14",)).index(name), j, i])
             items.append({"blur": _valid(_blurred(img, k, linear, rng), m), "sharp": _valid(img, m),
                           "kernel": k, "linear": linear})
     return items

@@ -154,3 +154,21 @@ def wide_kernel(rng: np.random.Generator, max_size: int = 75) -> np.ndarray:
     if family == "line":
         return line_kernel(length, rng.uniform(0, np.pi))
     return arc_kernel(length, rng.uniform(0.3, 2.5), rng.uniform(0, 2 * np.pi))
+
+
+def canvas(k: np.ndarray, side: int = 75) -> np.ndarray:
+    """``k`` on a side×side canvas (side odd), its centre ((n - 1) // 2, the ``degrade.convolve``
+    convention) at side // 2, normalised; ``k`` must fit."""
+    kh, kw = k.shape
+    if kh > side or kw > side:
+        raise ValueError(f"a {kh}×{kw} kernel does not fit a {side}×{side} canvas")
+    out = np.zeros((side, side), np.float32)
+    oy, ox = side // 2 - (kh - 1) // 2, side // 2 - (kw - 1) // 2
+    out[oy : oy + kh, ox : ox + kw] = k
+    return out / out.sum()
+
+
+def delta(side: int = 75) -> np.ndarray:
+    out = np.zeros((side, side), np.float32)
+    out[side // 2, side // 2] = 1
+    return out

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from ..archs import ARCHS
 from ..synth.data import FRAMES_DIR, PAIRS_DIR, STRONG_WINDOWS, Frames, PairSampler, RealPairs, load_images
+from ..calibration.noise import value_sigma
 from .config import TrainConfig
 
 
@@ -48,6 +49,11 @@ class BatchStream(IterableDataset):
                 none = np.zeros((self.cfg.crop, self.cfg.crop, 3), np.float32)
                 out["moments"] = _to_tensor([it.get("moments", none) for it in items])
                 out["moments_ok"] = torch.tensor([float("moments" in it) for it in items])
+        if ARCHS[self.cfg.arch].takes_kernel:  # the PSF on its canvas, and the noise level as estimated
+            if any("kernel" not in it for it in items):
+                raise ValueError(f"{self.cfg.arch} trains on blur with a known kernel: mix only wide, motion, gaussian, sharp")
+            out["kernel"] = _to_tensor([it["kernel"] for it in items])
+            out["sigma"] = torch.tensor([[value_sigma(it["blur"])] for it in items])
         if ARCHS[self.cfg.arch].uses_radius:
             zeros = np.full((self.cfg.crop, self.cfg.crop), 0.0, np.float32)
             out["radius"] = _to_tensor([it.get("radius", zeros) for it in items])

@@ -20,7 +20,7 @@ Loss = Literal["dpa", "mtwd", "lcnet", "svbr", "attgan", "blurmap"]
 class TrainConfig:
     id: str  # weights.toml entry this run produces, e.g. "dpa-compact"
     arch: str
-    task: Literal["motion", "defocus", "prior", "blurmap"] = "motion"
+    task: Literal["motion", "defocus", "prior", "blurmap", "deconv"] = "motion"
     hparams: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     # Fine-tuning: a weights.toml id whose checkpoint starts a fresh run (its sha256 goes into the run's

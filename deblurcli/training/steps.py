@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..defocusing.maps import degrade_map
@@ -64,6 +65,31 @@ def blurmap_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: T
     return (model(b["blur"]) - target).abs().mean()
 
 
+def perturb_kernels(k: torch.Tensor, rng: np.random.Generator, p: float = 0.3) -> torch.Tensor:
+    """With probability ``p`` per sample, the kernel as a blind estimate gets it: a little wider or
+    narrower (resampled ×0.9-1.1), a spurious speckle of noise on its support, renormalised. Trains the
+    non-blind net to forgive the estimator's errors (``deblur --method kernel``)."""
+    out = k.clone()
+    s = k.shape[-1]
+    for i in range(k.shape[0]):
+        if rng.random() >= p:
+            continue
+        ki = k[i : i + 1]
+        f = float(rng.uniform(0.9, 1.1))
+        n = int(round(s * f)) | 1
+        r = F.interpolate(ki, size=(n, n), mode="bilinear", align_corners=False)
+        r = F.pad(r, ((s - n) // 2,) * 4) if n < s else r[..., (n - s) // 2 : (n - s) // 2 + s, (n - s) // 2 : (n - s) // 2 + s]
+        noise = torch.from_numpy(rng.random((1, 1, s, s), dtype=np.float32)) * float(r.max()) * 0.05
+        r = (r + noise * (F.max_pool2d(r, 5, 1, 2) > 0)).clamp(min=0)
+        out[i : i + 1] = r / r.sum()
+    return out
+
+
+def hqs_step(model: nn.Module, b: dict[str, torch.Tensor], step: int, cfg: TrainConfig) -> torch.Tensor:
+    rng = np.random.default_rng([cfg.seed, step, 11])
+    return losses.l1(model(b["blur"], perturb_kernels(b["kernel"], rng), b["sigma"]), b["sharp"])
+
+
 STEPS: dict[str, StepFn] = {
     "dpa": dpa_step,
     "mtwd": mtwd_step,
@@ -71,4 +97,5 @@ STEPS: dict[str, StepFn] = {
     "attgan": content_step,
     "svbr": svbr_step,
     "blurmap": blurmap_step,
+    "hqs": hqs_step,
 }

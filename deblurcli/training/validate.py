@@ -11,7 +11,8 @@ from torch import nn
 
 from ..archs import ARCHS
 from ..metrics import aligned_scores, scores
-from ..synth import foreign, valset
+from ..calibration.noise import value_sigma
+from ..synth import foreign, kernels, valset
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
@@ -77,25 +78,35 @@ def validate_blurmap(model: nn.Module, n: int, size: int, bf16: bool = True) -> 
 
 
 @functools.lru_cache(maxsize=8)
-def _foreign_items(kind: str) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-    return tuple((_t(it["blur"][None]), _t(it["sharp"][None])) for it in foreign.build(kind))
+def _foreign_items(kind: str) -> tuple[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], ...]:
+    """(blur, sharp, the non-blind net's inputs: the true kernel on its canvas and the estimated noise
+    level, where the set has a kernel)."""
+    items = []
+    for it in foreign.build(kind):
+        extra = {}
+        if "kernel" in it:
+            extra = {"kernel": torch.from_numpy(kernels.canvas(it["kernel"]))[None, None],
+                     "sigma": torch.tensor([[value_sigma(it["blur"])]])}
+        items.append((_t(it["blur"][None]), _t(it["sharp"][None]), extra))
+    return tuple(items)
 
 
 @functools.lru_cache(maxsize=8)
 def _foreign_input(kind: str) -> np.ndarray:
     """The blurry input's mean (PSNR, SSIM, level) on a foreign set: fixed, so computed once per process."""
-    return np.mean([aligned_scores(blur, sharp) for blur, sharp in _foreign_items(kind)], 0)
+    return np.mean([aligned_scores(blur, sharp) for blur, sharp, _ in _foreign_items(kind)], 0)
 
 
 @torch.inference_mode()
 def validate_foreign(model: nn.Module, kind: str, bf16: bool = True) -> dict[str, float]:
-    """A foreign set (``synth.foreign``), blind, scored after the best shift within ±10 px; with the
-    mean-level shift (1/255) of the output and of the input."""
+    """A foreign set (``synth.foreign``), blind (a non-blind net: given the true kernel), scored after
+    the best shift within ±10 px; with the mean-level shift (1/255) of the output and of the input."""
     dev = _device(model)
     out = []
-    for blur, sharp in _foreign_items(kind):
+    for blur, sharp, extra in _foreign_items(kind):
+        kw = {k: v.to(dev) for k, v in extra.items()} if getattr(model, "cond", None) == "kernel" else {}
         with _autocast(dev, bf16):
-            y = model(blur.to(dev)).float().clamp(0, 1).cpu()
+            y = model(blur.to(dev), **kw).float().clamp(0, 1).cpu()
         out.append(aligned_scores(y, sharp))
     o, i = np.mean(out, 0), _foreign_input(kind)
     return {"psnr": float(o[0]), "ssim": float(o[1]), "level_255": float(o[2]),
@@ -113,6 +124,8 @@ def validate(model: nn.Module, arch: str, kinds: tuple[str, ...], n: int, size: 
     for kind in kinds:
         if ARCHS[arch].takes_blur_map and kind != "defocus":
             continue
+        if ARCHS[arch].takes_kernel and not (foreign.is_foreign(kind) and kind != "gopro"):
+            continue  # a non-blind net is scored where the true kernel is known
         if foreign.is_foreign(kind):
             res[kind] = validate_foreign(model, kind, bf16)
             continue

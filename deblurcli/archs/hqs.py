@@ -1,0 +1,121 @@
+"""Non-blind deconvolution by unrolled half-quadratic splitting (after USRNet, Zhang et al. 2020).
+
+The PSF is an input: each of ``iters`` stages solves the data term exactly in the Fourier domain,
+x = argmin ‖k∗x − y‖² + α·‖x − z‖², and a small learned prior (one U-Net shared by all stages, told
+the stage's noise level) cleans x into the next z. The data step does the deconvolution for any kernel,
+so the network only has to learn what photos look like; it trains quickly on a CPU.
+
+Inputs: ``x`` (N×3×H×W, the blurred photo in the domain it was blurred in), ``kernel`` (N×1×S×S on a
+fixed odd canvas, centre at S//2, sums to 1) and ``sigma`` (N×1, the noise level in that domain).
+The photo is mirrored by ``pad`` px per side before the FFT, so the circular model's seam sits far from
+the picture; its borders are still the hardest part, and tiles get a context of a few kernel widths
+(``context_for``). Tile-safe: no global pooling; the FFT spans one (padded) tile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._blocks import ResBlock, conv
+
+
+@dataclass(frozen=True)
+class HQSConfig:
+    iters: int = 4
+    channels: tuple[int, ...] = (32, 64, 96)
+    unshuffle: int = 2  # the prior runs on the space-to-depth photo (×2): a quarter of the pixels
+    canvas: int = 75  # kernel canvas side (odd): the largest kernel the net takes
+    pad: int = 40  # mirrored px per side before the FFT
+
+
+class PriorUNet(nn.Module):
+    """z = x + f(x, noise level): a residual U-Net with one ResBlock per level."""
+
+    def __init__(self, ch: tuple[int, ...], u: int) -> None:
+        super().__init__()
+        self.u = u
+        self.head = conv(4 * u * u, ch[0])
+        self.enc = nn.ModuleList(ResBlock(c) for c in ch[:-1])
+        self.down = nn.ModuleList(nn.Conv2d(a, b, 2, stride=2) for a, b in zip(ch[:-1], ch[1:]))
+        self.mid = ResBlock(ch[-1])
+        self.up = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(ch[:-1], ch[1:]))
+        self.dec = nn.ModuleList(ResBlock(c) for c in ch[:-1])
+        self.tail = conv(ch[0], 3 * u * u)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        inp = torch.cat([x, level.view(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)], 1)
+        f = self.head(F.pixel_unshuffle(inp, self.u) if self.u > 1 else inp)
+        skips = []
+        for enc, down in zip(self.enc, self.down):
+            f = enc(f)
+            skips.append(f)
+            f = down(f)
+        f = self.mid(f)
+        for up, dec, s in zip(reversed(self.up), reversed(self.dec), reversed(skips)):
+            f = dec(up(f) + s)
+        r = self.tail(f)
+        return x + (F.pixel_shuffle(r, self.u) if self.u > 1 else r)
+
+
+def otf(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """The FFT of N×1×S×S kernels (centre S//2) zero-padded to ``shape`` with the centre at (0, 0)."""
+    s = kernel.shape[-1]
+    k = F.pad(kernel.float(), (0, shape[1] - s, 0, shape[0] - s))
+    return torch.fft.rfft2(torch.roll(k, (-(s // 2), -(s // 2)), dims=(-2, -1)))
+
+
+class HQSDeconv(nn.Module):
+    cond = "kernel"
+
+    def __init__(self, cfg: HQSConfig = HQSConfig()) -> None:
+        super().__init__()
+        if cfg.canvas % 2 == 0:
+            raise ValueError("canvas must be odd")
+        self.cfg = cfg
+        self.prior = PriorUNet(cfg.channels, cfg.unshuffle)
+        # Stage weights from the noise level (USRNet's HyPaNet): log α_t and the prior's level β_t.
+        self.hyper = nn.Sequential(nn.Linear(1, 32), nn.ReLU(inplace=True), nn.Linear(32, 2 * cfg.iters))
+        nn.init.zeros_(self.hyper[2].weight)
+        with torch.no_grad():
+            t = torch.linspace(0, 1, cfg.iters)
+            self.hyper[2].bias.copy_(torch.cat([math.log(0.05) + t * math.log(0.002 / 0.05),
+                                                math.log(0.1) + t * math.log(0.1)]))
+        self.multiple = cfg.unshuffle * 2 ** (len(cfg.channels) - 1)
+        self.receptive_px = cfg.canvas + 32
+
+    @staticmethod
+    def context_for(kernel_side: int) -> int:
+        """Tile context for a kernel of this side: the deconvolution's reach is a few kernel widths."""
+        return int(max(48, 2 * kernel_side + 16))
+
+    def stage_weights(self, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.hyper(torch.log(sigma.float().view(-1, 1).clamp(min=1e-3)))
+        n = self.cfg.iters
+        return torch.exp(h[:, :n]), torch.exp(h[:, n:])
+
+    def forward(self, x: torch.Tensor, kernel: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        m = self.multiple
+        p = min(self.cfg.pad, h - 1, w - 1) // m * m  # the padded photo stays a multiple of the U-Net's stride
+        with torch.autocast(x.device.type, enabled=False):
+            y = F.pad(x.float(), (p, p, p, p), mode="reflect")
+            big = y.shape[-2:]
+            K = otf(kernel, big)  # N×1×H×(W/2+1)
+            KY = torch.conj(K) * torch.fft.rfft2(y)
+            K2 = K.real**2 + K.imag**2
+            alpha, beta = self.stage_weights(sigma)
+        z = y
+        for t in range(self.cfg.iters):
+            with torch.autocast(x.device.type, enabled=False):
+                a = alpha[:, t].view(n, 1, 1, 1)
+                xs = torch.fft.irfft2((KY + a * torch.fft.rfft2(z.float())) / (K2 + a), s=big)
+            z = self.prior(xs, beta[:, t])
+        return z[..., p : p + h, p : p + w].float()

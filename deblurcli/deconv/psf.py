@@ -1,0 +1,81 @@
+"""Blur kernels as the non-blind net takes them, and as users give and see them.
+
+Convention (``synth.degrade.convolve``): a kernel of side n is centred at (n - 1) // 2. The net takes
+kernels on a fixed odd canvas (``archs.hqs.HQSConfig.canvas``) centred at its middle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..synth import kernels
+
+CANVAS = 75
+
+
+def to_canvas(k: np.ndarray, side: int = CANVAS) -> np.ndarray:
+    """``k`` (2-D, any size up to ``side``) on a side×side canvas, its centre at side // 2, normalised."""
+    kh, kw = k.shape
+    if kh > side or kw > side:
+        raise InputError(f"the kernel is {kh}×{kw} px; the largest the network takes is {side}×{side}",
+                         "downscale the photo and its kernel together, or crop the kernel's empty border")
+    return kernels.canvas(k, side)
+
+
+def crop_support(k: np.ndarray, keep: float = 0.0) -> np.ndarray:
+    """The smallest odd square around the canvas centre holding every value above ``keep``·max."""
+    c = k.shape[0] // 2
+    ys, xs = np.nonzero(k > keep * k.max())
+    r = int(max(np.abs(ys - c).max(), np.abs(xs - c).max())) if len(ys) else 0
+    return np.ascontiguousarray(k[c - r : c + r + 1, c - r : c + r + 1])
+
+
+def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: str = "kernel") -> np.ndarray:
+    """A kernel the user gave, checked and normalised: 2-D, finite, not negative, not all zero, not
+    larger than the photo; one ``InputError`` line per fault."""
+    k = np.asarray(k)
+    if k.ndim == 3 and k.shape[-1] in (1, 3, 4):
+        k = k[..., 0]
+    if k.ndim != 2:
+        raise InputError(f"{name}: a kernel must be a 2-D array, not {k.ndim}-D of shape {k.shape}")
+    k = k.astype(np.float32)
+    if not np.isfinite(k).all():
+        raise InputError(f"{name}: the kernel has values that are not finite")
+    if (k < 0).any():
+        raise InputError(f"{name}: the kernel has negative values", "a blur kernel is a non-negative PSF")
+    if k.sum() <= 0:
+        raise InputError(f"{name}: the kernel is all zero")
+    if photo_hw is not None and (k.shape[0] > photo_hw[0] or k.shape[1] > photo_hw[1]):
+        raise InputError(f"{name}: the kernel ({k.shape[0]}×{k.shape[1]}) is larger than the photo "
+                         f"({photo_hw[0]}×{photo_hw[1]})")
+    return k / k.sum()
+
+
+def read_kernel(path: Path, photo_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """A kernel file: ``.npy`` (2-D floats) or a grey image (PNG/TIFF, any bit depth; values are
+    weights). Checked by ``check_kernel``."""
+    if not path.is_file():
+        raise InputError(f"--kernel {path}: no such file")
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise InputError(f"--kernel {path}: not a readable .npy array ({e})") from e
+    else:
+        arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if arr is None:
+            raise InputError(f"--kernel {path}: not a readable image", "give a .npy array or a grey PNG")
+    return check_kernel(arr, photo_hw, f"--kernel {path}")
+
+
+def trace_image(k: np.ndarray, scale: int = 0) -> np.ndarray:
+    """The kernel as a viewable 8-bit picture (the "blur trace"): scaled so its peak is white, enlarged
+    ×``scale`` (default: to about 200 px) with nearest-neighbour pixels."""
+    img = np.clip(k / max(float(k.max()), 1e-12), 0, 1)
+    s = scale or max(1, 200 // max(k.shape))
+    img = np.kron(img, np.ones((s, s), np.float32))
+    return (img * 255 + 0.5).astype(np.uint8)
