@@ -162,23 +162,87 @@ class Restorer:
         return _give_back(out, kind)
 
 
+class KernelRestorer(Restorer):
+    """`method="kernel"`: the photo's camera-shake kernel (estimated, or the one given), deconvolved by
+    the non-blind net; a photo whose estimate is not confident goes to the blind net, with a warning.
+    ``last`` holds the latest photo's ``deconv.pipeline.KernelResult`` (its kernel, confidence, σ)."""
+
+    def __init__(self, runner: "Runner", entry: Any, deconvolver: Any, kernel: np.ndarray | None = None) -> None:
+        super().__init__(runner, entry, method="kernel")
+        self.deconvolver, self.kernel = deconvolver, kernel
+        self.last: Any = None
+
+    def restore_photo(self, photo: Photo, progress: Progress | None = None) -> np.ndarray:
+        if self.kernel is not None:
+            from .deconv.psf import check_kernel
+
+            check_kernel(self.kernel, photo.pixels.shape[:2])  # larger than this photo: this file fails
+        self.last = self.deconvolver.restore(photo.rgb(), self.kernel, progress, photo.warnings)
+        return self.last.rgb
+
+
+METHODS = ("blind", "kernel", "dpa", "psf")
+
+
+def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any, noise: float | None,
+                     kernel_size: int, runner_args: dict[str, Any], blind_model: str | None) -> KernelRestorer:
+    from .deconv.estimate import EstimateConfig
+    from .deconv.pipeline import KernelDeconvolver
+    from .deconv.psf import check_kernel, read_kernel
+    from .engine.setup import make_runner
+    from .models.loader import load_model
+
+    if not 7 <= kernel_size <= 75:
+        raise UsageError(f"--kernel-size {kernel_size}: expected 7 to 75 px")
+    if noise is not None and not 0 <= noise <= 0.5:
+        raise UsageError(f"--noise {noise}: expected a σ of 0 to 0.5 (values in [0, 1]; 0.01 is 2.55/255)")
+    k = None
+    if kernel is not None:
+        k = read_kernel(Path(kernel)) if isinstance(kernel, (str, Path)) else check_kernel(kernel)
+    net, entry = load_model(model, "deconv", Path(weights) if weights else None)
+    runner = make_runner(net, **runner_args)
+    blind = None
+    if k is None:  # a blind fallback for photos whose kernel cannot be estimated
+        bnet, _ = load_model(blind_model, "deblur")
+        brun = make_runner(bnet, **runner_args)
+        blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
+    return KernelRestorer(runner, entry, KernelDeconvolver(runner, blind, EstimateConfig(kernel_size=kernel_size | 1), noise), k)
+
+
 def load(model: str | None = None, *, weights: str | Path | None = None, prior: str | Path | None = None,
-         method: str = "dpa", psf_step: bool | None = None, allow_aspect_mismatch: bool = False,
+         method: str | None = None, psf_step: bool | None = None, allow_aspect_mismatch: bool = False,
          device: str = "auto", precision: str = "auto", tile: str | int | None = "auto", overlap: int | None = None,
          batch: int = 1, cuda_graph: bool = False, notes: list[str] | None = None,
-         tone_guard: float | None = None) -> Restorer:
+         tone_guard: float | None = None, kernel: Any = None, noise: float | None = None, kernel_size: int = 75,
+         blind_model: str | None = None) -> Restorer:
     """A ``Restorer`` for blind deblurring (``model``: a weights id, default ``dpa-lite``; or a
     ``weights`` file), or calibrated with ``prior`` (a file from `deblur calibrate`; the model it was
-    made with unless ``model`` says otherwise; ``method`` "dpa" or "psf"). ``tone_guard``: σ px below
-    which the photo's own brightness and colour are kept (``engine.tone``; default on, 0: off)."""
+    made with unless ``model`` says otherwise; ``method`` "dpa" or "psf"). ``method="kernel"`` (implied
+    by ``kernel``, a .npy/PNG path or a 2-D array): the camera-shake kernel estimated from each photo (up
+    to ``kernel_size`` px) or the one given, deconvolved by the non-blind net (``model``: default
+    ``hqs``), with ``noise`` σ (default: measured per photo); photos whose kernel cannot be estimated go
+    to ``blind_model``. ``tone_guard``: σ px below which the photo's own brightness and colour are kept
+    (``engine.tone``; default on, 0: off)."""
     from .engine.setup import make_runner
     from .engine.tone import DEFAULT_SIGMA
     from .models.loader import load_model
 
-    if method not in ("dpa", "psf"):
-        raise UsageError(f"method {method!r}: expected dpa or psf")
+    if method is None:
+        method = "kernel" if kernel is not None else "dpa" if prior is not None else "blind"
+    if method not in METHODS:
+        raise UsageError(f"method {method!r}: expected {', '.join(METHODS)}")
     if method == "psf" and prior is None:
         raise UsageError("method psf needs a prior (the PSF field comes from the calibration)")
+    if kernel is not None and method != "kernel":
+        raise UsageError(f"a kernel is for method kernel, not {method}")
+    if method == "kernel":
+        if prior is not None:
+            raise UsageError("method kernel does not take a prior yet", "use --method dpa or psf with --prior")
+        args = dict(device=device, precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph,
+                    notes=notes, tone_sigma=DEFAULT_SIGMA if tone_guard is None else tone_guard)
+        return _kernel_restorer(model, weights, kernel, noise, kernel_size, args, blind_model)
+    if method == "blind":
+        method = "dpa"
     field = None
     if prior is not None:
         from .calibration.prior_file import read_prior
@@ -201,10 +265,11 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
 
 
 def restore(image: ImageLike, *, model: str | None = None, strength: float = 1.0, device: str = "auto",
-            prior: str | Path | None = None, method: str = "dpa") -> Any:
+            prior: str | Path | None = None, method: str | None = None, kernel: Any = None) -> Any:
     """Deblur one image (a path, PIL image or numpy array); the result comes back in the same kind.
-    For many images, ``load`` once and call ``Restorer.restore``."""
-    return load(model, prior=prior, method=method, device=device).restore(image, strength=strength)
+    ``method``: blind (default), kernel (estimate the shake kernel, or use ``kernel``), or with a
+    ``prior`` dpa / psf. For many images, ``load`` once and call ``Restorer.restore``."""
+    return load(model, prior=prior, method=method, device=device, kernel=kernel).restore(image, strength=strength)
 
 
 class Defocuser:

@@ -56,7 +56,7 @@ def _images_in(folder: Path, recursive: bool) -> list[Path]:
 
 # What our commands add to an output's stem besides --suffix: never inputs when a folder or a pattern
 # is expanded (a re-run in place wrote *_deblurred_deblurred.jpg and failed every original).
-DERIVED = ("_compare", "_blurmap", "_blurmap_preview")
+DERIVED = ("_compare", "_blurmap", "_blurmap_preview", "_kernel")
 OUR_SUFFIXES = ("_deblurred", "_defocused")
 
 

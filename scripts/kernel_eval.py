@@ -27,6 +27,7 @@ from deblurcli.deconv.estimate import EstimateConfig
 from deblurcli.deconv.pipeline import KernelDeconvolver
 from deblurcli.engine.runner import Runner, RunConfig
 from deblurcli.engine.tone import DEFAULT_SIGMA
+from deblurcli.engine.unrolled import UnrolledRunner
 from deblurcli.evaluation import aligned
 from deblurcli.models.loader import load_model
 from deblurcli.synth import foreign
@@ -56,7 +57,7 @@ def main() -> None:
     cfg = RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA)
     blind_net, _ = load_model(a.blind, "deblur")
     blind = Runner(blind_net, RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA, edge_pad=16))
-    dec = KernelDeconvolver(Runner(net, cfg), lambda rgb, p: blind.restore(rgb, progress=p), EstimateConfig())
+    dec = KernelDeconvolver(UnrolledRunner(net, cfg), lambda rgb, p: blind.restore(rgb, progress=p), EstimateConfig())
     rows: dict[str, dict[str, list]] = {}
     extra: dict[str, dict[str, float]] = {}
 

@@ -20,7 +20,25 @@ TINY = {
     "svbr": {"channels": [4, 8, 8, 8], "map_channels": [4, 4, 4, 4]},
     "attgan": {"channels": [4, 8, 8, 8]},
     "blurmap": {"channels": [4, 8, 8, 8], "context": 3},
+    "hqs": {"iters": 2, "channels": [4, 8], "canvas": 15, "pad": 8},
 }
+
+
+def small_line_kernel(side: int = 15, length: int = 7) -> "np.ndarray":
+    """A diagonal line kernel of ``length`` px on a side×side canvas (for the non-blind net)."""
+    import numpy as np
+
+    k = np.zeros((side, side), np.float32)
+    c = side // 2
+    for i in range(-(length // 2), length // 2 + 1):
+        k[c + i, c + i // 2] = 1
+    return k / k.sum()
+
+
+def kernel_kwargs(b: int, side: int = 15) -> dict[str, torch.Tensor]:
+    """The non-blind net's extra inputs for a batch of ``b``: a line kernel and σ = 0.01."""
+    k = torch.from_numpy(small_line_kernel(side))[None, None].expand(b, 1, side, side).contiguous()
+    return {"kernel": k, "sigma": torch.full((b, 1), 0.01)}
 
 
 def perturb(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> torch.nn.Module:

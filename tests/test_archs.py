@@ -10,7 +10,7 @@ import torch
 from deblurcli.archs import ARCHS, build, hparams_of
 from deblurcli.models import store
 
-from .conftest import perturb
+from .conftest import kernel_kwargs, perturb
 
 NAMES = sorted(ARCHS)
 
@@ -19,6 +19,8 @@ def _inputs(arch: str, h: int = 37, w: int = 53, b: int = 2) -> tuple[torch.Tens
     g = torch.Generator().manual_seed(1)
     x = torch.rand(b, 3, h, w, generator=g)
     kw = {"blur_map": torch.rand(b, 1, h, w, generator=g) * 6} if arch == "svbr" else {}
+    if arch == "hqs":
+        kw = kernel_kwargs(b, build("hqs").cfg.canvas)
     return x, kw
 
 

@@ -13,10 +13,13 @@ import pytest
 import torch
 
 from deblurcli.archs import RESTORERS, build
+from deblurcli.engine.kernel import KernelField
+from deblurcli.engine.unrolled import UnrolledRunner
 from deblurcli.engine.runner import BlurMap, PriorField, Runner, RunConfig
+from deblurcli.synth import kernels
 from deblurcli.engine.tiling import plan
 
-from .conftest import perturb
+from .conftest import perturb, small_line_kernel
 
 
 @pytest.mark.parametrize("h,w,tile,ctx,mult", [(1000, 700, 256, 48, 8), (37, 53, None, 48, 4), (300, 301, 160, 32, 16), (64, 900, 200, 40, 4)])
@@ -82,7 +85,12 @@ def test_tiled_equals_untiled(arch: str) -> None:
     elif arch == "dpa":
         g = torch.Generator().manual_seed(1)
         cond = PriorField(tuple(torch.randn(1, m.cfg.prior_channels, 6, 9, generator=g) for _ in range(3)))
-    r = Runner(m, RunConfig(precision="fp32"))
+    elif arch == "hqs":  # a photo blurred by a 15 px line kernel; the context the kernel pipeline gives it
+        from deblurcli.synth.degrade import convolve
+
+        img = convolve(img, small_line_kernel(15))
+        cond = KernelField.uniform(kernels.canvas(small_line_kernel(15), m.cfg.canvas), 0.01)
+    r = UnrolledRunner(m, RunConfig(precision="fp32")) if arch == "hqs" else Runner(m, RunConfig(precision="fp32"))
     whole = r.restore(img, cond, tile=None)
     tiled = r.restore(img, cond, tile=256)
     assert len(r.plan(h, w, 256).tiles) > 1

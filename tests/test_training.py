@@ -58,6 +58,14 @@ def _batch(arch: str, rng: np.random.Generator) -> dict[str, torch.Tensor]:
               "moments_ok": torch.ones(len(items))}
     if arch in ("svbr", "blurmap"):
         b["radius"] = torch.from_numpy(np.stack([it["radius"] for it in items]))[:, None]
+    if arch == "hqs":  # blurred here with the kernel it is given (the sampler's canvas is 75 px)
+        from deblurcli.synth.degrade import convolve
+
+        from .conftest import kernel_kwargs, small_line_kernel
+
+        k = small_line_kernel(15)
+        b["blur"] = torch.from_numpy(np.stack([convolve(it["sharp"], k) for it in items])).permute(0, 3, 1, 2).contiguous()
+        b |= kernel_kwargs(len(items))
     return b
 
 

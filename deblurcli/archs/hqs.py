@@ -8,8 +8,9 @@ so the network only has to learn what photos look like; it trains quickly on a C
 Inputs: ``x`` (N×3×H×W, the blurred photo in the domain it was blurred in), ``kernel`` (N×1×S×S on a
 fixed odd canvas, centre at S//2, sums to 1) and ``sigma`` (N×1, the noise level in that domain).
 The photo is mirrored by ``pad`` px per side before the FFT, so the circular model's seam sits far from
-the picture; its borders are still the hardest part, and tiles get a context of a few kernel widths
-(``context_for``). Tile-safe: no global pooling; the FFT spans one (padded) tile.
+the picture. Under tiling, the data step's reach is the whole photo (the inverse of a line kernel rings
+at multiples of its length), so the engine runs it on the whole photo and only the prior tile by tile
+(``engine.unrolled``): tiled equals untiled.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks import ResBlock, conv
+from ._blocks import ResBlock, conv, pad_to_multiple
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class HQSConfig:
     unshuffle: int = 2  # the prior runs on the space-to-depth photo (×2): a quarter of the pixels
     canvas: int = 75  # kernel canvas side (odd): the largest kernel the net takes
     pad: int = 40  # mirrored px per side before the FFT
+
+    @classmethod
+    def paper(cls) -> "HQSConfig":
+        """USRNet's own size: 8 stages, a ResUNet prior of 64-512 channels at full resolution."""
+        return cls(iters=8, channels=(64, 128, 256, 512), unshuffle=1)
 
 
 class PriorUNet(nn.Module):
@@ -89,33 +95,44 @@ class HQSDeconv(nn.Module):
             self.hyper[2].bias.copy_(torch.cat([math.log(0.05) + t * math.log(0.002 / 0.05),
                                                 math.log(0.1) + t * math.log(0.1)]))
         self.multiple = cfg.unshuffle * 2 ** (len(cfg.channels) - 1)
-        self.receptive_px = cfg.canvas + 32
-
-    @staticmethod
-    def context_for(kernel_side: int) -> int:
-        """Tile context for a kernel of this side: the deconvolution's reach is a few kernel widths."""
-        return int(max(48, 2 * kernel_side + 16))
 
     def stage_weights(self, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(α_t, β_t), each N×iters: the data step's weight and the prior's noise level per stage."""
         h = self.hyper(torch.log(sigma.float().view(-1, 1).clamp(min=1e-3)))
         n = self.cfg.iters
         return torch.exp(h[:, :n]), torch.exp(h[:, n:])
 
-    def forward(self, x: torch.Tensor, kernel: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
+    def mirror_px(self, h: int, w: int, kernel_side: int = 0) -> int:
+        """Mirrored px per side: ``cfg.pad`` (at least the kernel's side), a multiple of the U-Net's
+        stride, less than the photo's side."""
         m = self.multiple
-        p = min(self.cfg.pad, h - 1, w - 1) // m * m  # the padded photo stays a multiple of the U-Net's stride
+        return min(max(self.cfg.pad, kernel_side), h - 1, w - 1) // m * m
+
+    def forward(self, x: torch.Tensor, kernel: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        n, _, h0, w0 = x.shape
+        x, _ = pad_to_multiple(x, self.multiple)
+        p = self.mirror_px(*x.shape[-2:])
         with torch.autocast(x.device.type, enabled=False):
-            y = F.pad(x.float(), (p, p, p, p), mode="reflect")
-            big = y.shape[-2:]
-            K = otf(kernel, big)  # N×1×H×(W/2+1)
-            KY = torch.conj(K) * torch.fft.rfft2(y)
-            K2 = K.real**2 + K.imag**2
+            data = DataTerm(F.pad(x.float(), (p, p, p, p), mode="reflect"), kernel)
             alpha, beta = self.stage_weights(sigma)
-        z = y
+        z = data.y
         for t in range(self.cfg.iters):
-            with torch.autocast(x.device.type, enabled=False):
-                a = alpha[:, t].view(n, 1, 1, 1)
-                xs = torch.fft.irfft2((KY + a * torch.fft.rfft2(z.float())) / (K2 + a), s=big)
-            z = self.prior(xs, beta[:, t])
-        return z[..., p : p + h, p : p + w].float()
+            z = self.prior(data.solve(z, alpha[:, t]), beta[:, t])
+        return z[..., p : p + h0, p : p + w0].float()
+
+
+class DataTerm:
+    """The exact data step of one (mirrored) photo, x = argmin ‖k∗x − y‖² + α‖x − z‖², in float32 by
+    FFT over the whole array (circular): what does not depend on z is computed once."""
+
+    def __init__(self, y: torch.Tensor, kernel: torch.Tensor) -> None:
+        self.y = y.float()
+        self.shape = tuple(y.shape[-2:])
+        K = otf(kernel, self.shape)  # type: ignore[arg-type]
+        self.KY = torch.conj(K) * torch.fft.rfft2(self.y)
+        self.K2 = K.real**2 + K.imag**2
+
+    def solve(self, z: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(z.device.type, enabled=False):
+            a = alpha.float().view(-1, 1, 1, 1)
+            return torch.fft.irfft2((self.KY + a * torch.fft.rfft2(z.float())) / (self.K2 + a), s=self.shape)

@@ -22,6 +22,7 @@ out = Console(highlight=False)  # stdout: --json and machine-readable output onl
 F = TypeVar("F", bound=Callable[..., Any])
 
 OUT_PANEL, MODEL_PANEL, PERF_PANEL, REPORT_PANEL, CAL_PANEL = "Output", "Model", "Performance", "Reporting", "Calibration"
+KERNEL_PANEL = "Camera-shake kernel"
 
 
 def flag(*names: str, help: str, panel: str = OUT_PANEL) -> Any:  # noqa: A002 — typer's own word

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, ToneGuard, WeightsPath,
-                     check_batch_options, console, flag, guarded, setup_logging, CAL_PANEL, OUT_PANEL)
+                     check_batch_options, console, flag, guarded, setup_logging, CAL_PANEL, KERNEL_PANEL, MODEL_PANEL, OUT_PANEL)
 from .photos import provenance, run_photos
 from .stdio import stdio
 
@@ -30,7 +30,11 @@ def deblur(
     model: Model = None,
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate`; its model is used unless --model says otherwise.", rich_help_panel=CAL_PANEL)] = None,
-    method: Annotated[str, typer.Option(help="With --prior: dpa (learned prior) or psf (classical deconvolution with the PSF field).", rich_help_panel=CAL_PANEL)] = "dpa",
+    method: Annotated[str | None, typer.Option(help="blind (the default), kernel (estimate the shake kernel, then the non-blind net; see --kernel), or with --prior: dpa (the default there) or psf.", show_default=False, rich_help_panel=MODEL_PANEL)] = None,
+    kernel: Annotated[Path | None, typer.Option(help="Deblur with this kernel (.npy or grey PNG, in the photo's upright orientation): implies --method kernel.", rich_help_panel=KERNEL_PANEL)] = None,
+    kernel_size: Annotated[int, typer.Option(help="--method kernel: the largest kernel side looked for, 7-75 px.", rich_help_panel=KERNEL_PANEL)] = 75,
+    noise: Annotated[float | None, typer.Option(help="--method kernel: the photo's noise σ (0-0.5; 0.01 = 2.55/255). Default: measured per photo.", show_default=False, rich_help_panel=KERNEL_PANEL)] = None,
+    save_kernel: Annotated[bool, flag("--save-kernel", help="--method kernel: also write <output>_kernel.png (the blur trace) and _kernel.npy.", panel=KERNEL_PANEL)] = False,
     psf_step: Annotated[bool | None, typer.Option("--psf-step/--no-psf-step", metavar="", help="With --prior: end with one deconvolution by the PSF field. Default: on unless the prior holds adapted weights.", show_default=False, rich_help_panel=CAL_PANEL)] = None,
     allow_aspect_mismatch: Annotated[bool, flag("--allow-aspect-mismatch", help="Use --prior on a photo of another aspect ratio (stretches the prior).", panel=CAL_PANEL)] = False,
     strength: Strength = 1.0,
@@ -60,24 +64,33 @@ def deblur(
 
     deblur "*.png" --strength 0.7 --compare
 
+    deblur photo.jpg --method kernel --save-kernel
+
+    deblur photo.jpg --kernel shake.npy
+
     deblur photo.jpg --prior module.prior
     """
     setup_logging(debug)
-    if method not in ("dpa", "psf"):
-        raise UsageError(f"--method {method!r}: expected dpa or psf")
+    if method is not None and method not in ("blind", "kernel", "dpa", "psf"):
+        raise UsageError(f"--method {method!r}: expected blind, kernel, dpa or psf")
     if method == "psf" and prior is None:
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")  # before any decode
+    if method in ("dpa", "psf") and kernel is not None or (method == "blind" and kernel is not None):
+        raise UsageError(f"--kernel is for --method kernel, not {method}")
+    if save_kernel and method != "kernel" and kernel is None:
+        raise UsageError("--save-kernel needs --method kernel")
     check_batch_options(overwrite, skip_existing, format, suffix)
     with stdio(inputs, output, format, as_json) as (inputs, output):
         _run(inputs, output, recursive, suffix, format, BatchOptions(overwrite, skip_existing, max_megapixels, quality,
              strength, compare, strip_metadata), quiet, as_json,
              dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
                   allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
-                  overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard))
+                  overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard,
+                  kernel=kernel, noise=noise, kernel_size=kernel_size), save_kernel)
 
 
 def _run(inputs: list[str], output: Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002
-         quiet: bool, as_json: bool, load_args: dict) -> None:
+         quiet: bool, as_json: bool, load_args: dict, save_kernel: bool = False) -> None:
     jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
     try:
@@ -94,6 +107,12 @@ def _run(inputs: list[str], output: Path | None, recursive: bool, suffix: str, f
         raise
 
     def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
-        return restorer.restore_photo(photo, on_tiles)
+        rgb = restorer.restore_photo(photo, on_tiles)
+        last = getattr(restorer, "last", None)  # --method kernel: what was estimated (a fallback warns itself)
+        if save_kernel and last is not None and last.kernel is not None and job.dest is not None:
+            from ..deconv.psf import write_kernel
+
+            write_kernel(last.kernel, job.dest.with_suffix(""), opts.overwrite)
+        return rgb
 
     run_photos(jobs, process, opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))

@@ -170,9 +170,10 @@ def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
 
 
 def _regions(g: np.ndarray, side: int, n: int = 2) -> list[tuple[int, int]]:
-    """Top-left corners of the ``n`` non-overlapping side×side crops with the most gradient energy."""
+    """Top-left corners of the ``n`` side×side crops with the most gradient energy that lie at least half
+    a side apart (on a small photo they overlap; a single crop when the photo is no larger)."""
     h, w = g.shape
-    if h <= side or w <= side:
+    if h <= side and w <= side:
         return [(0, 0)]
     e = cv2.Sobel(g, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(g, cv2.CV_32F, 0, 1) ** 2
     step = max(side // 4, 8)
@@ -180,11 +181,13 @@ def _regions(g: np.ndarray, side: int, n: int = 2) -> list[tuple[int, int]]:
              for y in range(0, h - side + 1, step) for x in range(0, w - side + 1, step)]
     cands.sort(reverse=True)
     picked: list[tuple[int, int]] = []
-    for _, y, x in cands:
-        if all(abs(y - py) >= side or abs(x - px) >= side for py, px in picked):
-            picked.append((y, x))
-        if len(picked) == n:
-            break
+    for gap in (side, side // 2):  # apart if the photo allows it, else half overlapping
+        picked = []
+        for _, y, x in cands:
+            if all(abs(y - py) >= gap or abs(x - px) >= gap for py, px in picked):
+                picked.append((y, x))
+            if len(picked) == n:
+                return picked
     return picked
 
 

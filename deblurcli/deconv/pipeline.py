@@ -11,7 +11,7 @@ import numpy as np
 
 from ..calibration.noise import value_sigma
 from ..engine.kernel import KernelField
-from ..engine.runner import Runner
+from ..engine.unrolled import UnrolledRunner
 from .estimate import EstimateConfig, estimate
 from .psf import crop_support, to_canvas
 
@@ -33,21 +33,19 @@ class KernelDeconvolver:
     """The non-blind runner (context and tone guard sized per kernel) and, for photos whose estimate
     fails, the blind one."""
 
-    runner: Runner
+    runner: UnrolledRunner
     blind: Callable[[np.ndarray, Progress | None], np.ndarray] | None = None
     est_cfg: EstimateConfig = EstimateConfig()
     noise: float | None = None  # the photo's noise σ (values in [0, 1]); None: measured per photo
-    _runners: dict[tuple[int, float], Runner] = field(default_factory=dict)
+    _runners: dict[float, UnrolledRunner] = field(default_factory=dict)
 
-    def _runner_for(self, side: int) -> Runner:
-        from ..archs.hqs import HQSDeconv
-
-        ctx = HQSDeconv.context_for(side)
+    def _runner_for(self, side: int) -> UnrolledRunner:
+        """The tone guard keeps the photo's own low frequencies; for a long kernel its σ grows to twice
+        the kernel's side, so that the guard keeps only what the blur did not touch."""
         tone = max(self.runner.cfg.tone_sigma, 2.0 * side) if self.runner.cfg.tone_sigma > 0 else 0.0
-        key = (ctx, tone)
-        if key not in self._runners:
-            self._runners[key] = self.runner.with_config(context=max(ctx, self.runner.context), tone_sigma=tone)
-        return self._runners[key]
+        if tone not in self._runners:
+            self._runners[tone] = self.runner if tone == self.runner.cfg.tone_sigma else self.runner.with_config(tone_sigma=tone)
+        return self._runners[tone]
 
     def restore(self, rgb: np.ndarray, kernel: np.ndarray | None = None, progress: Progress | None = None,
                 warnings: list[str] | None = None) -> KernelResult:

@@ -79,3 +79,28 @@ def trace_image(k: np.ndarray, scale: int = 0) -> np.ndarray:
     s = scale or max(1, 200 // max(k.shape))
     img = np.kron(img, np.ones((s, s), np.float32))
     return (img * 255 + 0.5).astype(np.uint8)
+
+
+def write_kernel(k: np.ndarray, stem: Path, overwrite: bool = False) -> tuple[Path, Path]:
+    """``<stem>_kernel.png`` (the blur trace, for viewing) and ``<stem>_kernel.npy`` (the kernel itself,
+    float32, sums to 1: give it back with ``--kernel``); each written whole or not at all, and an
+    existing file is kept unless ``overwrite``."""
+    import tempfile
+
+    from ..io.images import Photo, publish, write_photo
+
+    from ..errors import OutputExistsError
+
+    png, npy = stem.with_name(stem.name + "_kernel.png"), stem.with_name(stem.name + "_kernel.npy")
+    for p in (png, npy):
+        if p.exists() and not overwrite:
+            raise OutputExistsError(f"{p} exists")
+    write_photo(Photo(trace_image(k)[..., None].astype(np.float32) / 255), png, overwrite=overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=".kernel-", suffix=".npy", dir=npy.parent)
+    try:
+        with open(fd, "wb") as f:
+            np.save(f, np.asarray(k, np.float32))
+        publish(Path(tmp), npy, overwrite)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return png, npy

@@ -42,9 +42,14 @@ def make_runner(model: nn.Module, device: str = "auto", precision: str = "auto",
     t = parse_tile(tile)
     if overlap is not None and overlap < 0:
         raise UsageError(f"--overlap {overlap}: must be 0 or more")
-    runner = Runner(model, RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU,  # type: ignore[arg-type]
-                                     context=overlap, batch=batch, cuda_graph=cuda_graph, tone_sigma=tone_sigma,
-                                     edge_pad=EDGE_PAD))
+    cfg = RunConfig(device=device, precision=precision, tile=None if t is None else AUTO_TILE_CPU,  # type: ignore[arg-type]
+                    context=overlap, batch=batch, cuda_graph=cuda_graph, tone_sigma=tone_sigma, edge_pad=EDGE_PAD)
+    if getattr(model, "cond", None) == "kernel":  # non-blind: whole-photo data steps, the prior in tiles
+        from .unrolled import UnrolledRunner
+
+        runner = UnrolledRunner(model, cfg)  # type: ignore[arg-type]
+    else:
+        runner = Runner(model, cfg)
     if overlap is not None and overlap < runner.context_default and t is not None and notes is not None:
         notes.append(f"--overlap {overlap} is below this model's measured context ({runner.context_default} px): "
                      "tile seams may show")
@@ -60,7 +65,7 @@ def auto_tile(runner: Runner) -> int:
     core, a 2048 tile 1.3×), so a light model gets bigger tiles than a heavy one. CUDA: up to 4096."""
     import torch
 
-    bpp = getattr(runner.model, "act_bytes_per_px", BYTES_PER_PX)
+    bpp = getattr(getattr(runner, "model", None), "act_bytes_per_px", BYTES_PER_PX)
     if runner.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(runner.device)
         budget = free * 0.25

@@ -18,8 +18,8 @@ from typing import Any
 from ..errors import RegistryError
 
 BUNDLED_TOML = Path(__file__).resolve().parents[1] / "weights.toml"
-TASKS = ("motion", "defocus", "prior", "blurmap")
-COMMANDS = ("deblur", "defocus", "calibrate", "blurmap")
+TASKS = ("motion", "defocus", "prior", "blurmap", "deconv")
+COMMANDS = ("deblur", "defocus", "calibrate", "blurmap", "deconv")
 
 
 @dataclass(frozen=True)

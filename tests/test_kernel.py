@@ -1,0 +1,150 @@
+"""`--method kernel` and `--kernel FILE`: blind kernel estimation, the non-blind net (the bundled
+`hqs`), kernel files and the blur trace, the fallback to the blind net. Images made here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import deblurcli
+from deblurcli.cli.main import app, route
+from deblurcli.deconv.estimate import estimate, similarity
+from deblurcli.deconv.psf import check_kernel
+from deblurcli.errors import InputError
+from deblurcli.synth import kernels
+from deblurcli.synth.data import dead_leaves
+from deblurcli.synth.degrade import convolve
+
+runner = CliRunner()
+
+
+def _scene(seed: int = 1, size: int = 320) -> np.ndarray:
+    """Dead leaves softened like a photo's edges (σ 1 px): on razor-sharp leaves the net gains less than
+    Wiener does (docs/models.md)."""
+    return cv2.GaussianBlur(dead_leaves(np.random.default_rng(seed), size, n=1500), (0, 0), 1.0)
+
+
+def _shake(seed: int = 2) -> np.ndarray:
+    return kernels.motion_kernel(np.random.default_rng(seed), 21, length=16.0)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, m: int = 16) -> float:
+    d = a[m:-m, m:-m].astype(np.float64) - b[m:-m, m:-m]
+    return float(10 * np.log10(1 / np.mean(d**2)))
+
+
+def _save(path: Path, img: np.ndarray) -> Path:
+    Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)
+    return path
+
+
+def test_the_blur_trace_of_a_synthetic_shake_is_its_kernel() -> None:
+    """Noise-free: the estimated kernel correlates ≥ 0.8 with the true one (after the best shift)."""
+    k = _shake()
+    est = estimate(np.clip(convolve(_scene(), k), 0, 1))
+    s = max(est.kernel.shape[0], k.shape[0]) | 1
+    assert similarity(kernels.canvas(est.kernel, s), kernels.canvas(k, s), 6) >= 0.8
+    assert est.ok
+
+
+def test_true_kernel_deconvolution_restores_a_shaken_photo() -> None:
+    """The bundled non-blind net given the true kernel: well above the blurry input (σ = 0.01)."""
+    sharp, k = _scene(3), _shake(4)
+    rng = np.random.default_rng(5)
+    blur = np.clip(convolve(sharp, k) + 0.01 * rng.standard_normal(sharp.shape, dtype=np.float32), 0, 1)
+    out = deblurcli.restore(blur.astype(np.float32), kernel=k)
+    assert out.dtype == np.float32 and out.shape == blur.shape
+    assert _psnr(out, sharp) > _psnr(blur, sharp) + 3
+
+
+def test_kernel_method_returns_the_input_kind_and_improves_the_photo() -> None:
+    sharp, k = _scene(6), _shake(7)
+    blur = (np.clip(convolve(sharp, k), 0, 1) * 255 + 0.5).astype(np.uint8)
+    out = deblurcli.restore(blur, method="kernel")
+    assert out.dtype == np.uint8 and out.shape == blur.shape
+    assert _psnr(out / 255.0, sharp) > _psnr(blur / 255.0, sharp) + 1.5
+
+
+@pytest.mark.parametrize("bad, what", [
+    (np.ones((3, 3, 5), np.float32), "2-D"),
+    (np.array([[0, 1, 0], [1, -1, 1], [0, 1, 0]], np.float32), "negative"),
+    (np.zeros((5, 5), np.float32), "all zero"),
+    (np.array([[np.nan, 1], [1, 1]], np.float32), "not finite"),
+])
+def test_a_bad_kernel_file_gets_one_line(tmp_path: Path, bad: np.ndarray, what: str) -> None:
+    photo = _save(tmp_path / "p.png", _scene(size=64))
+    np.save(tmp_path / "k.npy", bad)
+    r = runner.invoke(app, route([str(photo), "--kernel", str(tmp_path / "k.npy")]))
+    assert r.exit_code == 1
+    text = " ".join(line.strip() for line in r.output.splitlines())  # one message, wrapped at 80 columns
+    assert what in text and text.count("error:") == 1 and "Traceback" not in text
+    assert not (tmp_path / "p_deblurred.png").exists()
+
+
+def test_a_kernel_larger_than_the_photo_fails_that_photo_only(tmp_path: Path) -> None:
+    small = _save(tmp_path / "a_small.png", _scene(size=24)[:20])
+    big = _save(tmp_path / "b_big.png", _scene(size=96))
+    cv2.imwrite(str(tmp_path / "k.png"), (kernels.canvas(_shake(), 31) * 255 / kernels.canvas(_shake(), 31).max()).astype(np.uint8))
+    r = runner.invoke(app, route([str(small), str(big), "--kernel", str(tmp_path / "k.png")]))
+    assert r.exit_code == 1, r.output
+    assert "larger than the photo" in r.output
+    assert not (tmp_path / "a_small_deblurred.png").exists() and (tmp_path / "b_big_deblurred.png").exists()
+
+
+def test_check_kernel_normalises_and_refuses() -> None:
+    k = check_kernel(np.array([[0, 2], [2, 0]], np.uint8))
+    assert k.dtype == np.float32 and k.sum() == pytest.approx(1)
+    with pytest.raises(InputError, match="larger than the photo"):
+        check_kernel(np.ones((9, 9)), (8, 40))
+
+
+def test_save_kernel_writes_the_trace_and_a_kernel_that_goes_back_in(tmp_path: Path) -> None:
+    sharp = _scene(8)
+    blur = _save(tmp_path / "shot.png", convolve(sharp, _shake(9)))
+    r = runner.invoke(app, route([str(blur), "--method", "kernel", "--save-kernel", "-q"]))
+    assert r.exit_code == 0, r.output
+    npy, png = tmp_path / "shot_deblurred_kernel.npy", tmp_path / "shot_deblurred_kernel.png"
+    k = np.load(npy)
+    assert k.ndim == 2 and k.shape[0] % 2 == 1 and k.sum() == pytest.approx(1, abs=1e-4) and (k >= 0).all()
+    with Image.open(png) as im:
+        assert im.mode == "L" and max(im.size) >= 100
+    # the saved kernel deblurs the photo again, non-blind; the kernel files are never taken as inputs
+    r2 = runner.invoke(app, route([str(blur), "--kernel", str(npy), "-o", str(tmp_path / "again.png"), "-q"]))
+    assert r2.exit_code == 0, r2.output
+    a = np.asarray(Image.open(tmp_path / "again.png"), np.float32)
+    b = np.asarray(Image.open(tmp_path / "shot_deblurred.png"), np.float32)
+    assert np.abs(a - b).mean() < 1.0  # the same kernel, the same result (up to 8-bit rounding)
+    r3 = runner.invoke(app, route([str(tmp_path), "--method", "kernel", "--skip-existing", "--json", "-q"]))
+    assert r3.exit_code == 0, r3.output
+    import json
+
+    s = json.loads(r3.stdout)
+    assert {Path(f["input"]).name for f in s["files"]} == {"shot.png", "again.png"} or s["skipped"] >= 1
+    assert not any("_kernel" in Path(f["input"]).name for f in s["files"])
+
+
+def test_blur_that_is_not_one_shake_falls_back_to_the_blind_net() -> None:
+    """Two halves shaken in different directions: the two regions' kernels disagree, so the photo goes
+    to the blind network, with a warning that says why."""
+    sharp = dead_leaves(np.random.default_rng(10), 640, n=4000)[:320]
+    left = convolve(sharp, kernels.line_kernel(19, 0.0))
+    right = convolve(sharp, kernels.line_kernel(19, np.pi / 2))
+    img = np.concatenate([left[:, :320], right[:, 320:]], 1)
+    r = deblurcli.load(method="kernel", tone_guard=0)
+    from deblurcli.io.images import Photo
+
+    photo = Photo(np.ascontiguousarray(img, np.float32))
+    r.restore_photo(photo)
+    assert r.last.confidence < 0.5 and r.last.used == "blind"
+    assert any("blind network" in w for w in photo.warnings)
+
+
+def test_save_kernel_needs_the_kernel_method(tmp_path: Path) -> None:
+    photo = _save(tmp_path / "p.png", _scene(size=64))
+    r = runner.invoke(app, route([str(photo), "--save-kernel"]))
+    assert r.exit_code == 2 and "--method kernel" in r.output
