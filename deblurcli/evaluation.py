@@ -17,8 +17,11 @@ from torch import nn
 from .archs import ARCHS
 from .classical import PSF_STEP_NSR, field_deconvolve, unsharp, wiener
 from .engine.runner import BlurMap, PriorField, Runner, RunConfig
+from .calibration.noise import value_sigma
+from .engine.kernel import KernelField
+from .engine.unrolled import UnrolledRunner
 from .metrics import aligned_scores, scores
-from .synth import foreign
+from .synth import foreign, kernels
 from .synth.degrade import LensField, degrade, sensor
 
 if TYPE_CHECKING:
@@ -104,13 +107,19 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
         if all(it["kernel"] is not None for it in items):
             add("Wiener (true kernel)", name, items, [wiener(it["blur"], it["kernel"], linear=it.get("linear", True)) for it in items])
     for mid, (model, arch) in models.items():
-        runner = Runner(model, run_cfg)
+        kernel_fed = ARCHS[arch].takes_kernel
+        runner = UnrolledRunner(model, run_cfg) if kernel_fed else Runner(model, run_cfg)  # type: ignore[arg-type]
         for name, items in sets.items():
             map_fed = ARCHS[arch].takes_blur_map
-            if map_fed and name != "defocus":
+            if (map_fed and name != "defocus") or (kernel_fed and not all(it.get("kernel") is not None for it in items)):
                 continue
             if progress:
                 progress(f"{mid} on {name}")
+            if kernel_fed:  # non-blind: the true kernel, the noise level as measured on the photo
+                outs = [runner.restore(it["blur"], KernelField.uniform(kernels.canvas(it["kernel"], model.cfg.canvas),
+                                                                        value_sigma(it["blur"]))) for it in items]
+                add(mid + " (true kernel)", name, items, outs)
+                continue
             outs = [runner.restore(it["blur"], BlurMap(it["radius"]) if map_fed else None) for it in items]
             add(mid + (" (true map)" if map_fed else ""), name, items, outs)
     return table

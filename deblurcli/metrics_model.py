@@ -20,6 +20,9 @@ def gflop_per_mp(model: nn.Module, arch: str, side: int = 256) -> float:
     from .archs import ARCHS
 
     kw = {"blur_map": torch.ones(1, 1, side, side)} if ARCHS[arch].takes_blur_map else {}
+    if ARCHS[arch].takes_kernel:
+        c = model.cfg.canvas  # type: ignore[union-attr]
+        kw = {"kernel": torch.full((1, 1, c, c), 1.0 / (c * c)), "sigma": torch.full((1, 1), 0.01)}
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
         model.eval()(x, **kw)
     return fc.get_total_flops() / 1e9 * (1e6 / (side * side))

@@ -5,7 +5,9 @@
 
 - `gopro.jpg`: real motion blur (GOPR0372 frame 118, held out from training): blurred | restored | sharp;
 - `shake.jpg`: a CBSD68 photo blurred by a recorded camera-shake kernel (`usrnet12_10_motion`, sRGB,
-  σ 0.01): blurred | restored | sharp.
+  σ 0.01): blurred | restored | sharp;
+- `kernel.jpg`: the same photo with `--method kernel`: blurred | restored | sharp | the estimated blur
+  trace | the true kernel.
 Each panel is labelled with its PSNR against the sharp image after the best shift within ±10 px.
 """
 
@@ -45,6 +47,33 @@ def _strip(blur: np.ndarray, sharp: np.ndarray, box: tuple[int, int, int, int], 
     print(f"wrote {dest}: blurred {pb:.2f} dB, restored {po:.2f} dB (whole image)")
 
 
+def _trace(k: np.ndarray, side: int, label: str) -> np.ndarray:
+    from deblurcli.deconv.psf import trace_image
+    from deblurcli.synth import kernels
+
+    s = max(k.shape[0], 31) | 1
+    t = cv2.resize(trace_image(kernels.canvas(k, s)), (side, side), interpolation=cv2.INTER_NEAREST)
+    return _panel(np.repeat(t[..., None], 3, 2).astype(np.float32) / 255, label)
+
+
+def _kernel_strip(item: dict, box: tuple[int, int, int, int], dest: Path) -> None:
+    r = deblurcli.load(method="kernel", device="cpu")
+    out = r.restore(item["blur"])
+    y0, y1, x0, x1 = box
+    blur, sharp = item["blur"], item["sharp"]
+    pb, po = aligned(blur, sharp)[0], aligned(out, sharp)[0]
+    h = y1 - y0
+    panels = [_panel(blur[y0:y1, x0:x1], f"blurred {pb:.2f} dB"), _panel(out[y0:y1, x0:x1], f"--method kernel {po:.2f} dB"),
+              _panel(sharp[y0:y1, x0:x1], "sharp"), _trace(r.last.kernel, h, f"estimated ({r.last.confidence:.2f})"),
+              _trace(item["kernel"], h, "true kernel")]
+    gap = np.full((h, 6, 3), 255, np.uint8)
+    row = [panels[0]]
+    for p in panels[1:]:
+        row += [gap, p]
+    cv2.imwrite(str(dest), np.concatenate(row, 1), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {dest}: blurred {pb:.2f} dB, --method kernel {po:.2f} dB (whole image)")
+
+
 def main() -> None:
     root = data_root()
     r = deblurcli.load(device="cpu")
@@ -52,6 +81,7 @@ def main() -> None:
     _strip(blur, sharp, (200, 440, 420, 740), ROOT / "docs" / "img" / "gopro.jpg", r)
     item = next(it for it in foreign.build("foreign-motion-srgb", root, count=12)[12:24][3:4])
     _strip(item["blur"], item["sharp"], (40, 280, 24, 264), ROOT / "docs" / "img" / "shake.jpg", r)
+    _kernel_strip(item, (40, 280, 24, 264), ROOT / "docs" / "img" / "kernel.jpg")
 
 
 if __name__ == "__main__":

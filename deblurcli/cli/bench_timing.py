@@ -22,6 +22,11 @@ def _cond(arch: str, model):  # type: ignore[no-untyped-def]
         from ..engine.runner import BlurMap
 
         return lambda h, w: BlurMap(np.full((h, w), 2.0, np.float32))
+    if ARCHS[arch].takes_kernel:  # the FFTs cost the same for any kernel; a delta keeps random input in range
+        from ..engine.kernel import KernelField
+        from ..synth.kernels import delta
+
+        return lambda h, w: KernelField.uniform(delta(model.cfg.canvas), 0.01)
     return None
 
 

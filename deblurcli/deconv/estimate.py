@@ -28,7 +28,8 @@ MIN_CONFIDENCE = 0.5
 class EstimateConfig:
     kernel_size: int = 75  # the largest kernel side looked for (odd)
     work_side: int = 1024  # the photo is downscaled to this long side at most (the kernel with it)
-    crop: int = 384  # side of each region the kernel is estimated on (at the working scale)
+    crop: int = 384  # side of the two regions whose kernels give the confidence (at the working scale)
+    main_side: int = 640  # the kernel used is read from the whole photo up to this side, else such a crop
     lam: float = 2e-3  # weight of the L0 gradient prior (decays over the inner iterations)
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
@@ -216,7 +217,15 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
     side = min(cfg.crop, *g.shape)
     ks_found = [estimate_region(g[y : y + side, x : x + side], sub) for y, x in _regions(g, side)]
     conf = similarity(*ks_found) if len(ks_found) == 2 else 1.0
-    k = ks_found[0]
+    # The kernel itself from as much of the photo as is affordable: the whole working image when it is
+    # small (a 70 px kernel is poorly read from one 250 px crop), else the crop of side main_side with
+    # the most edges.
+    if max(g.shape) <= cfg.main_side:
+        k = estimate_region(g, sub)
+    else:
+        ms = min(cfg.main_side, *g.shape)
+        y, x = _regions(g, ms, 1)[0]
+        k = estimate_region(g[y : y + ms, x : x + ms], sub)
     if scale < 1:
         full = int(round(ks / scale)) | 1
         k = _resize_kernel(k, min(full, cfg.kernel_size | 1))
