@@ -148,3 +148,18 @@ def test_save_kernel_needs_the_kernel_method(tmp_path: Path) -> None:
     photo = _save(tmp_path / "p.png", _scene(size=64))
     r = runner.invoke(app, route([str(photo), "--save-kernel"]))
     assert r.exit_code == 2 and "--method kernel" in r.output
+
+
+def test_an_already_sharp_photo_is_not_deconvolved() -> None:
+    """No shake in the photo: the estimate is a near-delta, so the photo goes to the blind net (which
+    leaves sharp photos alone) instead of being deconvolved by a spurious kernel."""
+    sharp = dead_leaves(np.random.default_rng(11), 256, n=1500)  # not softened: _scene's σ 1 px is a blur
+    rng = np.random.default_rng(12)
+    noisy = np.clip(sharp + 0.004 * rng.standard_normal(sharp.shape, dtype=np.float32), 0, 1)
+    r = deblurcli.load(method="kernel")
+    from deblurcli.io.images import Photo
+
+    photo = Photo(np.ascontiguousarray(noisy, np.float32))
+    out = r.restore_photo(photo)
+    assert r.last.used == "blind" and any("no camera shake" in w for w in photo.warnings)
+    assert _psnr(out, noisy) >= 38
