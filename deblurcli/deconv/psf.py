@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import InputError
@@ -58,17 +57,9 @@ def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: s
 def read_kernel(path: Path, photo_hw: tuple[int, int] | None = None) -> np.ndarray:
     """A kernel file: ``.npy`` (2-D floats) or a grey image (PNG/TIFF, any bit depth; values are
     weights). Checked by ``check_kernel``."""
-    if not path.is_file():
-        raise InputError(f"--kernel {path}: no such file")
-    if path.suffix.lower() == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise InputError(f"--kernel {path}: not a readable .npy array ({e})") from e
-    else:
-        arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if arr is None:
-            raise InputError(f"--kernel {path}: not a readable image", "give a .npy array or a grey PNG")
+    from ..io.arrays import read_array
+
+    arr = read_array(path, "--kernel", "give a .npy array or a grey PNG")
     return check_kernel(arr, photo_hw, f"--kernel {path}")
 
 

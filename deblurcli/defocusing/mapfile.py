@@ -16,18 +16,12 @@ SCALE = 1000.0  # 16-bit units per pixel of radius
 
 
 def read_blur_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    if not path.is_file():
-        raise InputError(f"--blur-map {path}: no such file")
+    from ..io.arrays import read_array
+
+    raw = read_array(path, "--blur-map")
     if path.suffix.lower() == ".npy":
-        try:
-            a = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise InputError(f"--blur-map {path}: not a readable .npy array ({e})") from e
-        a = np.squeeze(a).astype(np.float32)
+        a = np.squeeze(raw).astype(np.float32)
     else:
-        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise InputError(f"--blur-map {path}: not a readable image")
         if raw.dtype != np.uint16 or raw.ndim != 2:
             raise InputError(f"--blur-map {path}: expected a single-channel 16-bit PNG/TIFF (radius × {SCALE:g})",
                              "or pass a .npy array of radii in pixels")
