@@ -184,6 +184,22 @@ class KernelRestorer(Restorer):
 METHODS = ("blind", "kernel", "dpa", "psf")
 
 
+def resolve_method(method: str | None, prior: Any = None, kernel: Any = None) -> str:
+    """The method a call means (None: kernel with a kernel, dpa with a prior, else blind), or a
+    ``UsageError`` for a combination that cannot run; the CLI calls it before any photo is decoded."""
+    if method is None:
+        return "kernel" if kernel is not None else "dpa" if prior is not None else "blind"
+    if method not in METHODS:
+        raise UsageError(f"--method {method!r}: expected {', '.join(METHODS)}")
+    if method == "psf" and prior is None:
+        raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
+    if kernel is not None and method != "kernel":
+        raise UsageError(f"--kernel is for --method kernel, not {method}")
+    if method == "kernel" and prior is not None:
+        raise UsageError("--method kernel does not take --prior yet", "use --method dpa or psf with --prior")
+    return method
+
+
 def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any, noise: float | None,
                      kernel_size: int, runner_args: dict[str, Any], blind_model: str | None) -> KernelRestorer:
     from .deconv.estimate import EstimateConfig
@@ -227,17 +243,8 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
     from .engine.tone import DEFAULT_SIGMA
     from .models.loader import load_model
 
-    if method is None:
-        method = "kernel" if kernel is not None else "dpa" if prior is not None else "blind"
-    if method not in METHODS:
-        raise UsageError(f"method {method!r}: expected {', '.join(METHODS)}")
-    if method == "psf" and prior is None:
-        raise UsageError("method psf needs a prior (the PSF field comes from the calibration)")
-    if kernel is not None and method != "kernel":
-        raise UsageError(f"a kernel is for method kernel, not {method}")
+    method = resolve_method(method, prior, kernel)
     if method == "kernel":
-        if prior is not None:
-            raise UsageError("method kernel does not take a prior yet", "use --method dpa or psf with --prior")
         args = dict(device=device, precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph,
                     notes=notes, tone_sigma=DEFAULT_SIGMA if tone_guard is None else tone_guard)
         return _kernel_restorer(model, weights, kernel, noise, kernel_size, args, blind_model)

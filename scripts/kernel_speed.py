@@ -40,7 +40,7 @@ def main() -> None:
     hqs, _ = load_model("hqs", "deconv")
     dpa, _ = load_model("dpa-lite", "deblur")
     r_hqs, r_dpa = make_runner(hqs), make_runner(dpa)
-    cond = KernelField.uniform(kernels.canvas(k), 0.01)
+    cond = KernelField.uniform(kernels.canvas(k, hqs.cfg.canvas), 0.01)
     times: dict[str, list[float]] = {"kernel estimation": [], "hqs (non-blind net)": [], "dpa-lite (blind default)": []}
     for _ in range(a.repeat):
         t = time.perf_counter()

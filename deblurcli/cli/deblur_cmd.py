@@ -71,13 +71,9 @@ def deblur(
     deblur photo.jpg --prior module.prior
     """
     setup_logging(debug)
-    if method is not None and method not in ("blind", "kernel", "dpa", "psf"):
-        raise UsageError(f"--method {method!r}: expected blind, kernel, dpa or psf")
-    if method == "psf" and prior is None:
-        raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")  # before any decode
-    if method in ("dpa", "psf") and kernel is not None or (method == "blind" and kernel is not None):
-        raise UsageError(f"--kernel is for --method kernel, not {method}")
-    if save_kernel and method != "kernel" and kernel is None:
+    from ..api import resolve_method
+
+    if resolve_method(method, prior, kernel) != "kernel" and save_kernel:  # checked before any decode
         raise UsageError("--save-kernel needs --method kernel")
     check_batch_options(overwrite, skip_existing, format, suffix)
     with stdio(inputs, output, format, as_json) as (inputs, output):

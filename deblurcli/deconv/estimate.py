@@ -16,10 +16,12 @@ in both, so their normalised correlation (after the best shift) is the confidenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+
+from ..synth.kernels import delta, second_moments
 
 MIN_CONFIDENCE = 0.5
 # An estimate this narrow (rms radius, px) or this peaked (share of its mass in one pixel) is no shake:
@@ -51,8 +53,6 @@ class KernelEstimate:
     @property
     def is_shake(self) -> bool:
         """Wide and spread enough to be a camera shake (else the photo is sharp or nearly so)."""
-        from ..synth.kernels import second_moments
-
         m = second_moments(self.kernel)
         return float(np.sqrt(m[0] + m[1])) >= MIN_RADIUS_PX and float(self.kernel.max()) < MAX_PEAK
 
@@ -103,7 +103,7 @@ def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -
 def _clean(k: np.ndarray, cut: float) -> np.ndarray:
     k = np.maximum(k, 0)
     if k.max() <= 0:
-        return _delta(k.shape[0])
+        return delta(k.shape[0])
     k[k < cut * k.max()] = 0
     # keep the connected pieces that hold most of the mass (specks of noise are small and isolated)
     n, lab, stats, _ = cv2.connectedComponentsWithStats((k > 0).astype(np.uint8), connectivity=8)
@@ -122,12 +122,6 @@ def _centre(k: np.ndarray) -> np.ndarray:
     cy, cx = (ys * k).sum() / k.sum(), (xs * k).sum() / k.sum()
     dy, dx = int(round(s // 2 - cy)), int(round(s // 2 - cx))
     return np.roll(k, (dy, dx), (0, 1))
-
-
-def _delta(s: int) -> np.ndarray:
-    k = np.zeros((s, s), np.float32)
-    k[s // 2, s // 2] = 1
-    return k
 
 
 def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.ndarray | None = None) -> np.ndarray:
@@ -152,7 +146,7 @@ def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.nda
 def _resize_kernel(k: np.ndarray, s: int) -> np.ndarray:
     k = cv2.resize(k, (s, s), interpolation=cv2.INTER_LINEAR)
     k = np.maximum(k, 0)
-    return _centre(k / k.sum()) if k.sum() > 0 else _delta(s)
+    return _centre(k / k.sum()) if k.sum() > 0 else delta(s)
 
 
 def _sizes(kernel_size: int) -> list[int]:
@@ -166,7 +160,7 @@ def _sizes(kernel_size: int) -> list[int]:
 def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
     """The kernel (cfg.kernel_size side) of a grey float image region, coarse to fine."""
     sizes = _sizes(cfg.kernel_size)
-    k = _delta(sizes[0])
+    k = delta(sizes[0])
     for s in sizes:
         f = s / cfg.kernel_size
         ys = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else y
@@ -227,7 +221,7 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
     if scale < 1:
         g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         ks = max(int(round(cfg.kernel_size * scale)) | 1, 7)
-    sub = EstimateConfig(**{**cfg.__dict__, "kernel_size": ks})
+    sub = replace(cfg, kernel_size=ks)
     side = min(cfg.crop, *g.shape)
     ks_found = [estimate_region(g[y : y + side, x : x + side], sub) for y, x in _regions(g, side)]
     conf = similarity(*ks_found) if len(ks_found) == 2 else 1.0

@@ -4,6 +4,7 @@ say so and fall back to the blind network."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,8 +31,8 @@ class KernelResult:
 
 @dataclass
 class KernelDeconvolver:
-    """The non-blind runner (context and tone guard sized per kernel) and, for photos whose estimate
-    fails, the blind one."""
+    """The non-blind runner (its tone guard sized per kernel) and, for photos whose estimate fails, the
+    blind one."""
 
     runner: UnrolledRunner
     blind: Callable[[np.ndarray, Progress | None], np.ndarray] | None = None
@@ -49,8 +50,6 @@ class KernelDeconvolver:
 
     def restore(self, rgb: np.ndarray, kernel: np.ndarray | None = None, progress: Progress | None = None,
                 warnings: list[str] | None = None) -> KernelResult:
-        import time
-
         conf = None
         t0 = time.perf_counter()
         if kernel is None:
@@ -66,7 +65,8 @@ class KernelDeconvolver:
                 return KernelResult(self.blind(rgb, progress), kernel, conf, "blind",
                                     seconds_estimate=time.perf_counter() - t0)
         t_est = time.perf_counter() - t0
-        k = crop_support(to_canvas(kernel))
+        on_canvas = to_canvas(kernel, self.runner.net.cfg.canvas)
+        k = crop_support(on_canvas)
         sigma = self.noise if self.noise is not None else value_sigma(rgb)
-        out = self._runner_for(k.shape[0]).restore(rgb, KernelField.uniform(to_canvas(k), sigma), progress=progress)
+        out = self._runner_for(k.shape[0]).restore(rgb, KernelField.uniform(on_canvas, sigma), progress=progress)
         return KernelResult(out, k, conf, "kernel", sigma, t_est)

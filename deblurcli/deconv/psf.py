@@ -1,7 +1,7 @@
 """Blur kernels as the non-blind net takes them, and as users give and see them.
 
 Convention (``synth.degrade.convolve``): a kernel of side n is centred at (n - 1) // 2. The net takes
-kernels on a fixed odd canvas (``archs.hqs.HQSConfig.canvas``) centred at its middle.
+kernels on its fixed odd canvas (``archs.hqs.HQSConfig.canvas``) centred at its middle.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ..synth import kernels
 
-CANVAS = 75
-
-
-def to_canvas(k: np.ndarray, side: int = CANVAS) -> np.ndarray:
+def to_canvas(k: np.ndarray, side: int) -> np.ndarray:
     """``k`` (2-D, any size up to ``side``) on a side×side canvas, its centre at side // 2, normalised."""
     kh, kw = k.shape
     if kh > side or kw > side:
@@ -25,11 +22,9 @@ def to_canvas(k: np.ndarray, side: int = CANVAS) -> np.ndarray:
     return kernels.canvas(k, side)
 
 
-def crop_support(k: np.ndarray, keep: float = 0.0) -> np.ndarray:
-    """The smallest odd square around the canvas centre holding every value above ``keep``·max."""
-    c = k.shape[0] // 2
-    ys, xs = np.nonzero(k > keep * k.max())
-    r = int(max(np.abs(ys - c).max(), np.abs(xs - c).max())) if len(ys) else 0
+def crop_support(k: np.ndarray) -> np.ndarray:
+    """The smallest odd square around the canvas centre holding every non-zero value."""
+    c, r = k.shape[0] // 2, kernels.support_radius(k)
     return np.ascontiguousarray(k[c - r : c + r + 1, c - r : c + r + 1])
 
 
@@ -78,9 +73,8 @@ def write_kernel(k: np.ndarray, stem: Path, overwrite: bool = False) -> tuple[Pa
     existing file is kept unless ``overwrite``."""
     import tempfile
 
-    from ..io.images import Photo, publish, write_photo
-
     from ..errors import OutputExistsError
+    from ..io.images import Photo, publish, write_photo
 
     png, npy = stem.with_name(stem.name + "_kernel.png"), stem.with_name(stem.name + "_kernel.npy")
     for p in (png, npy):

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..archs.hqs import DataTerm, HQSDeconv
 from ..errors import UsageError
+from ..synth.kernels import support_radius
 from .kernel import KernelField
 from .runner import Runner, RunConfig
 from .tone import keep_tone
@@ -74,8 +75,7 @@ class UnrolledRunner:
             raise UsageError("a spatially varying PSF field is not supported by the non-blind network yet")
         h, w = rgb.shape[:2]
         k = torch.from_numpy(np.ascontiguousarray(cond.kernels[0, 0], np.float32))[None, None].to(self.device)
-        side = int((cond.kernels[0, 0] > 0).any(0).sum())
-        p = self.net.mirror_px(h, w, side)
+        p = self.net.mirror_px(h, w, 2 * support_radius(cond.kernels[0, 0]) + 1)
         x = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None].to(self.device)
         data = DataTerm(F.pad(x, (p, p, p, p), mode="reflect"), k)
         alpha, beta = self.net.stage_weights(torch.tensor([[cond.sigma]], device=self.device))

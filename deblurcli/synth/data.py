@@ -191,7 +191,7 @@ class PairSampler:
             out[pre + "blur"] = wide_sensor(wide_blur(src, k, rng, gamma)[c, c], rng)
             out[pre + "sharp"] = np.ascontiguousarray(src[c, c])
         out["moments"] = constant_moments(size, size, k)
-        out["kernel"] = kernels.canvas(k)
+        out["kernel"] = k
         return out
 
     def sample(self, rng: np.random.Generator, size: int, calibration: bool = False) -> dict[str, np.ndarray]:
@@ -235,5 +235,5 @@ class PairSampler:
             if d.moments is not None and j == 0:
                 out["moments"] = d.moments[c, c]
             if j == 0 and (d.kernel is not None or kind == "sharp"):
-                out["kernel"] = kernels.canvas(d.kernel) if d.kernel is not None else kernels.delta()
+                out["kernel"] = d.kernel if d.kernel is not None else kernels.delta(1)
         return out

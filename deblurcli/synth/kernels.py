@@ -156,7 +156,7 @@ def wide_kernel(rng: np.random.Generator, max_size: int = 75) -> np.ndarray:
     return arc_kernel(length, rng.uniform(0.3, 2.5), rng.uniform(0, 2 * np.pi))
 
 
-def canvas(k: np.ndarray, side: int = 75) -> np.ndarray:
+def canvas(k: np.ndarray, side: int) -> np.ndarray:
     """``k`` on a side×side canvas (side odd), its centre ((n - 1) // 2, the ``degrade.convolve``
     convention) at side // 2, normalised; ``k`` must fit."""
     kh, kw = k.shape
@@ -168,7 +168,14 @@ def canvas(k: np.ndarray, side: int = 75) -> np.ndarray:
     return out / out.sum()
 
 
-def delta(side: int = 75) -> np.ndarray:
+def support_radius(k: np.ndarray) -> int:
+    """How far (px, Chebyshev) from the centre of an odd square kernel its non-zero values reach."""
+    c = k.shape[0] // 2
+    ys, xs = np.nonzero(k)
+    return int(max(np.abs(ys - c).max(), np.abs(xs - c).max())) if len(ys) else 0
+
+
+def delta(side: int) -> np.ndarray:
     out = np.zeros((side, side), np.float32)
     out[side // 2, side // 2] = 1
     return out

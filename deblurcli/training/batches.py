@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from .. import archs
 from ..archs import ARCHS
+from ..synth import kernels
 from ..synth.data import FRAMES_DIR, PAIRS_DIR, STRONG_WINDOWS, Frames, PairSampler, RealPairs, load_images
 from ..calibration.noise import value_sigma
 from .config import TrainConfig
@@ -52,7 +54,8 @@ class BatchStream(IterableDataset):
         if ARCHS[self.cfg.arch].takes_kernel:  # the PSF on its canvas, and the noise level as estimated
             if any("kernel" not in it for it in items):
                 raise ValueError(f"{self.cfg.arch} trains on blur with a known kernel: mix only wide, motion, gaussian, sharp")
-            out["kernel"] = _to_tensor([it["kernel"] for it in items])
+            side = archs.config_from_dict(self.cfg.arch, self.cfg.hparams).canvas  # the net's kernel canvas
+            out["kernel"] = _to_tensor([kernels.canvas(it["kernel"], side) for it in items])
             out["sigma"] = torch.tensor([[value_sigma(it["blur"])] for it in items])
         if ARCHS[self.cfg.arch].uses_radius:
             zeros = np.full((self.cfg.crop, self.cfg.crop), 0.0, np.float32)

@@ -79,14 +79,11 @@ def validate_blurmap(model: nn.Module, n: int, size: int, bf16: bool = True) -> 
 
 @functools.lru_cache(maxsize=8)
 def _foreign_items(kind: str) -> tuple[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], ...]:
-    """(blur, sharp, the non-blind net's inputs: the true kernel on its canvas and the estimated noise
-    level, where the set has a kernel)."""
+    """(blur, sharp, the non-blind net's inputs: the true kernel and the estimated noise level, where the
+    set has a kernel)."""
     items = []
     for it in foreign.build(kind):
-        extra = {}
-        if "kernel" in it:
-            extra = {"kernel": torch.from_numpy(kernels.canvas(it["kernel"]))[None, None],
-                     "sigma": torch.tensor([[value_sigma(it["blur"])]])}
+        extra = {"kernel": it["kernel"], "sigma": torch.tensor([[value_sigma(it["blur"])]])} if "kernel" in it else {}
         items.append((_t(it["blur"][None]), _t(it["sharp"][None]), extra))
     return tuple(items)
 
@@ -104,7 +101,10 @@ def validate_foreign(model: nn.Module, kind: str, bf16: bool = True) -> dict[str
     dev = _device(model)
     out = []
     for blur, sharp, extra in _foreign_items(kind):
-        kw = {k: v.to(dev) for k, v in extra.items()} if getattr(model, "cond", None) == "kernel" else {}
+        kw = {}
+        if getattr(model, "cond", None) == "kernel":  # the true kernel, on this net's canvas
+            k = torch.from_numpy(kernels.canvas(extra["kernel"], model.cfg.canvas))[None, None]
+            kw = {"kernel": k.to(dev), "sigma": extra["sigma"].to(dev)}
         with _autocast(dev, bf16):
             y = model(blur.to(dev), **kw).float().clamp(0, 1).cpu()
         out.append(aligned_scores(y, sharp))
