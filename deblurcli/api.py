@@ -151,6 +151,21 @@ class Restorer:
             return self.runner.restore(photo.rgb(), None, progress=progress)
         return self.prior.restore(photo, self.runner, self.method, self.allow_aspect_mismatch, progress, self.psf_step)
 
+    def batch_process(self, save_kernel: bool = False, overwrite: bool = False) -> Callable[..., np.ndarray]:
+        """The ``batch.Process`` of this restorer, for ``run_batch`` / ``run_one``: with ``save_kernel``
+        (method kernel), each photo's estimated kernel is written beside its output."""
+
+        def process(job: Any, photo: Photo, on_tiles: Progress) -> np.ndarray:
+            rgb = self.restore_photo(photo, on_tiles)
+            last = getattr(self, "last", None)  # --method kernel: what was estimated (a fallback warns itself)
+            if save_kernel and last is not None and last.kernel is not None and job.dest is not None:
+                from .deconv.psf import write_kernel
+
+                write_kernel(last.kernel, job.dest.with_suffix(""), overwrite)
+            return rgb
+
+        return process
+
     def restore(self, image: ImageLike, *, strength: float = 1.0, progress: Progress | None = None) -> Any:
         """Restore ``image`` (a path, PIL image or numpy array) and return the result in its kind."""
         from .batch import blend

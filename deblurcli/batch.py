@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Literal
 
 import numpy as np
@@ -39,8 +39,8 @@ class NamingOptions:
 
 @dataclass
 class FileResult:
-    src: Path
-    dest: Path | None
+    src: Path | str  # str: a URI (s3://…) of the Ray pipeline
+    dest: Path | str | None
     status: Literal["done", "skipped", "failed"]
     reason: str = ""
     seconds: float = 0.0
@@ -60,7 +60,7 @@ DERIVED = ("_compare", "_blurmap", "_blurmap_preview", "_kernel")
 OUR_SUFFIXES = ("_deblurred", "_defocused")
 
 
-def is_our_output(path: Path, suffix: str) -> bool:
+def is_our_output(path: PurePath, suffix: str) -> bool:
     """A file one of our runs wrote: its stem ends with ``suffix`` or a default suffix, or with one of
     those followed by a derived ending (``_compare``, ``_blurmap``…)."""
     stem = path.stem
@@ -97,12 +97,17 @@ def expand(inputs: list[str], recursive: bool, suffix: str = "", skip: Path | No
     return out
 
 
-def _ext(src: Path, fmt: OutFormat) -> str:
+def _ext(src: PurePath, fmt: OutFormat) -> str:
     if fmt != "same":
         return EXT_FOR[fmt]
     if src.suffix.lower() in (".heic", ".heif"):
         return ".jpg"  # a phone's photo: JPEG, which everything opens (--format png keeps more)
     return src.suffix if src.suffix.lower() in IMAGE_EXTS else ".png"
+
+
+def output_name(src: PurePath, opts: NamingOptions) -> str:
+    """The file name an input's output gets: its stem, ``--suffix``, the extension ``--format`` says."""
+    return f"{src.stem}{opts.suffix}{_ext(src, opts.format)}"
 
 
 def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
@@ -115,7 +120,7 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
     for src, base in files:
-        name = f"{src.stem}{opts.suffix}{_ext(src, opts.format)}"
+        name = output_name(src, opts)
         if out is None:
             dest = src.with_name(name)
         elif to_dir:
@@ -184,7 +189,20 @@ def _unwritable(folder: Path) -> str:
     return ""
 
 
-def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list[Job]]:
+def settled_before_work(src: Path | str, dest: Path | str | None, error: str | None, exists: Callable[[], bool],
+                        opts: BatchOptions) -> FileResult | None:
+    """The result of a file that is settled before any work — its plan's ``error``, or its output
+    ``exists()`` (kept unless --overwrite) — or None when it is to be restored."""
+    if error:
+        return FileResult(src, dest, "failed", error)
+    if dest is not None and not opts.overwrite and exists():
+        if opts.skip_existing:
+            return FileResult(src, dest, "skipped", "output exists (--skip-existing)")
+        return FileResult(src, dest, "failed", f"output {dest} exists; {OutputExistsError.hint}")
+    return None
+
+
+def triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list[Job]]:
     """Results for the jobs that are settled before any work (bad input, output exists) and the rest."""
     settled: list[FileResult] = []
     todo: list[Job] = []
@@ -193,15 +211,10 @@ def _triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list
         clean_stale_parts(folder)  # a killed run's hidden leftovers
         unwritable[folder] = _unwritable(folder)
     for j in jobs:
-        if j.error:
-            settled.append(FileResult(j.src, j.dest, "failed", j.error))
-        elif j.dest is not None and unwritable[j.dest.parent]:
-            settled.append(FileResult(j.src, j.dest, "failed", unwritable[j.dest.parent]))
-        elif j.dest is not None and j.dest.exists() and not opts.overwrite:
-            if opts.skip_existing:
-                settled.append(FileResult(j.src, j.dest, "skipped", "output exists (--skip-existing)"))
-            else:
-                settled.append(FileResult(j.src, j.dest, "failed", f"output {j.dest} exists; {OutputExistsError.hint}"))
+        error = j.error or (unwritable[j.dest.parent] if j.dest is not None else "")
+        res = settled_before_work(j.src, j.dest, error, lambda: j.dest is not None and j.dest.exists(), opts)
+        if res is not None:
+            settled.append(res)
         else:
             todo.append(j)
     return settled, todo
@@ -212,7 +225,7 @@ class Reader:
     photo's decode overlaps importing torch and loading weights (image decoding releases the GIL)."""
 
     def __init__(self, jobs: list[Job], opts: BatchOptions) -> None:
-        self.settled, self.todo = _triage(jobs, opts)
+        self.settled, self.todo = triage(jobs, opts)
         self._max_mp = opts.max_megapixels
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="deblur-read")
         self._futures: dict[int, Future] = {}
@@ -252,20 +265,12 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
             res = FileResult(job.src, job.dest, "done")
             try:
                 photo = fut.result()
-                res.megapixels = photo.megapixels
-                res.size = (int(photo.pixels.shape[1]), int(photo.pixels.shape[0]))
-                restored = process(job, photo, on_tiles or (lambda d, n: None))
-                out = photo.with_pixels(blend(photo, restored, opts.strength))
-                if opts.strip_metadata:
-                    out.exif, out.xmp = None, None  # the ICC profile stays: it is the colours' meaning
+                out = _restore(job, photo, process, opts, on_tiles, res)
                 if pending is not None:
                     yield _finish(*pending, opts.skip_existing)
                 pending = (writer.submit(_write, photo, out, job.dest, opts), res)
-                res.warnings = out.warnings
-            except DeblurError as e:
-                res.status, res.reason = "failed", str(e) + (f" ({e.hint})" if e.hint else "")
             except Exception as e:  # noqa: BLE001 — one file's fault, whatever it is, never ends the batch
-                res.status, res.reason = "failed", f"{type(e).__name__}: {e}"
+                res.status, res.reason = "failed", failure(e)
             res.seconds = time.perf_counter() - t0
             if res.status == "failed":
                 yield res
@@ -276,6 +281,45 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
         writer.shutdown(wait=True)
 
 
+def failure(e: BaseException) -> str:
+    """The one-line reason a file failed: our error's message and hint, or the foreign error's type."""
+    if isinstance(e, DeblurError):
+        return str(e) + (f" ({e.hint})" if e.hint else "")
+    return f"{type(e).__name__}: {e}"
+
+
+def _restore(job: Job, photo: Photo, process: Process, opts: BatchOptions,
+             on_tiles: Callable[[int, int], None] | None, res: FileResult) -> Photo:
+    """The output photo of ``job``: restored, blended by strength, metadata kept or stripped."""
+    res.megapixels = photo.megapixels
+    res.size = (int(photo.pixels.shape[1]), int(photo.pixels.shape[0]))
+    restored = process(job, photo, on_tiles or (lambda d, n: None))
+    out = photo.with_pixels(blend(photo, restored, opts.strength))
+    if opts.strip_metadata:
+        out.exif, out.xmp = None, None  # the ICC profile stays: it is the colours' meaning
+    res.warnings = out.warnings
+    return out
+
+
+def run_one(job: Job, process: Process, opts: BatchOptions) -> FileResult:
+    """One job from start to end on this thread — read, restore, write — as ``run_batch`` does each
+    of its jobs, for workers that take one file at a time (the Ray actors). Never raises for the file."""
+    t0 = time.perf_counter()
+    res = FileResult(job.src, job.dest, "done")
+    try:
+        photo = read_photo(job.src, opts.max_megapixels)
+        out = _restore(job, photo, process, opts, None, res)
+    except Exception as e:  # noqa: BLE001 — as in run_batch
+        res.status, res.reason = "failed", failure(e)
+    else:
+        try:
+            _write(photo, out, job.dest, opts)
+        except Exception as e:  # noqa: BLE001
+            settle_write(e, res, opts.skip_existing)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
 def _write(photo: Photo, out: Photo, dest: Path | None, opts: BatchOptions) -> None:
     assert dest is not None
     write_photo(out, dest, opts.quality, overwrite=opts.overwrite)
@@ -284,13 +328,17 @@ def _write(photo: Photo, out: Photo, dest: Path | None, opts: BatchOptions) -> N
 
 
 def _finish(fut: Future, res: FileResult, skip_existing: bool = False) -> FileResult:
-    try:
-        fut.result()
-    except OutputExistsError as e:  # another run published it meanwhile: theirs is kept
-        res.status, res.reason = ("skipped" if skip_existing else "failed"), str(e)
-    except Exception as e:  # noqa: BLE001 — an encoder's fault is this file's, never the batch's
-        res.status, res.reason = "failed", f"write failed: {e}"
+    exc = fut.exception()
+    if exc is not None:
+        settle_write(exc, res, skip_existing)
     return res
 
 
-__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "Reader", "plan_jobs", "run_batch"]
+def settle_write(exc: BaseException, res: FileResult, skip_existing: bool) -> None:
+    if isinstance(exc, OutputExistsError):  # another run published it meanwhile: theirs is kept
+        res.status, res.reason = ("skipped" if skip_existing else "failed"), str(exc)
+    else:  # an encoder's fault is this file's, never the batch's
+        res.status, res.reason = "failed", f"write failed: {exc}"
+
+
+__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "Reader", "failure", "plan_jobs", "run_batch", "run_one"]

@@ -8,18 +8,12 @@ import numpy as np
 import torch
 
 from .synth.degrade import blend_weights, to_gamma, to_linear
+from .synth.kernels import otf_canvas
 
 # The noise-to-signal weight of the PSF step after calibrated deblurring (`deblur --prior`): how strongly
 # the step keeps the net's output. Picked on simulated modules made from training photos, never the
 # validation set (``scripts/psf_step_tune.py`` → docs/psf_step_tune.txt).
 PSF_STEP_NSR = 0.1
-
-
-def _otf(k: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    pad = torch.zeros(shape, dtype=torch.float32)
-    kh, kw = k.shape
-    pad[:kh, :kw] = torch.from_numpy(np.ascontiguousarray(k, np.float32))
-    return torch.fft.rfft2(torch.roll(pad, (-(kh // 2), -(kw // 2)), dims=(0, 1)))
 
 
 def wiener_linear(lin: np.ndarray, k: np.ndarray, nsr: float = 3e-3, ref: np.ndarray | None = None) -> np.ndarray:
@@ -35,7 +29,7 @@ def wiener_linear(lin: np.ndarray, k: np.ndarray, nsr: float = 3e-3, ref: np.nda
         big = cv2.copyMakeBorder(np.ascontiguousarray(a, np.float32), m, hh - h - m, m, ww - w - m, cv2.BORDER_REFLECT)
         return torch.from_numpy(big.reshape(hh, ww, -1)).permute(2, 0, 1)
 
-    K = _otf(k, (hh, ww))
+    K = torch.fft.rfft2(torch.from_numpy(otf_canvas(np.asarray(k, np.float32), (hh, ww))))
     den = K.real**2 + K.imag**2 + nsr
     f = torch.fft.rfft2(padded(lin)) * (K.conj() / den)
     if ref is not None:

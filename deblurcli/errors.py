@@ -56,5 +56,9 @@ class PriorError(DeblurError):
     """A prior file is unreadable, truncated, or made for another model."""
 
 
+class ClusterError(DeblurError):
+    """A Ray cluster cannot be joined or started (`deblur … --ray`)."""
+
+
 class AlignmentError(DeblurError):
     """A calibration pair could not be registered."""

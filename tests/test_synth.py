@@ -100,3 +100,18 @@ def test_pairs_share_exposure() -> None:
         levels.append(float(it["sharp"].mean()))
     assert max(gaps) < 0.006  # 0.023 with the input-only ±10% exposure change of before
     assert np.std(levels) > 0.005  # exposure still varies, for input and target together
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (6, 4), (7, 8)])
+def test_the_transfer_function_is_centred_as_convolve_centres(shape: tuple[int, int]) -> None:
+    """One centre convention for odd and even kernels: the FFT of ``otf_canvas`` blurs as
+    ``degrade.convolve`` does (an even kernel was once centred one pixel off in the Wiener baseline)."""
+    from deblurcli.synth.degrade import convolve
+    from deblurcli.synth.kernels import otf_canvas
+
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 48)).astype(np.float32)
+    k = rng.random(shape).astype(np.float32)
+    k /= k.sum()
+    y = np.real(np.fft.ifft2(np.fft.fft2(x) * np.fft.fft2(otf_canvas(k, (48, 48)))))
+    assert np.abs(y - convolve(x, k))[8:-8, 8:-8].max() < 1e-5

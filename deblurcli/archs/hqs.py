@@ -16,6 +16,7 @@ at multiples of its length), so the engine runs it on the whole photo and only t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -115,10 +116,17 @@ class HQSDeconv(nn.Module):
         with torch.autocast(x.device.type, enabled=False):
             data = DataTerm(F.pad(x.float(), (p, p, p, p), mode="reflect"), kernel)
             alpha, beta = self.stage_weights(sigma)
+        z = self.unroll(data, alpha, lambda x, t: self.prior(x, beta[:, t]))
+        return z[..., p : p + h0, p : p + w0].float()
+
+    def unroll(self, data: "DataTerm", alpha: torch.Tensor,
+               prior: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+        """The stages: z ← prior(data step(z), t), clamped to [0, 1] after each as the engine clamps every
+        network output. ``forward`` runs the prior on the whole array, ``engine.unrolled`` in tiles."""
         z = data.y
         for t in range(self.cfg.iters):
-            z = self.prior(data.solve(z, alpha[:, t]), beta[:, t])
-        return z[..., p : p + h0, p : p + w0].float()
+            z = prior(data.solve(z, alpha[:, t]), t).clamp(0, 1)
+        return z
 
 
 class DataTerm:

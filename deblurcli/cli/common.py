@@ -22,7 +22,7 @@ out = Console(highlight=False)  # stdout: --json and machine-readable output onl
 F = TypeVar("F", bound=Callable[..., Any])
 
 OUT_PANEL, MODEL_PANEL, PERF_PANEL, REPORT_PANEL, CAL_PANEL = "Output", "Model", "Performance", "Reporting", "Calibration"
-KERNEL_PANEL = "Camera-shake kernel"
+KERNEL_PANEL, CLUSTER_PANEL = "Camera-shake kernel", "Cluster (Ray)"
 
 
 def flag(*names: str, help: str, panel: str = OUT_PANEL) -> Any:  # noqa: A002 — typer's own word
@@ -32,7 +32,7 @@ def flag(*names: str, help: str, panel: str = OUT_PANEL) -> Any:  # noqa: A002 �
 
 Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, or glob patterns (quote them).", show_default=False,
                                              metavar="INPUTS...")]
-Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input) or folder (mirrors the inputs' layout).", rich_help_panel=OUT_PANEL)]
+Output = Annotated[str | None, typer.Option("-o", "--output", help="Output file (one input) or folder (mirrors the inputs' layout).", rich_help_panel=OUT_PANEL, show_default=False)]
 Model = Annotated[str | None, typer.Option("--model", "-m", help="Weights id (`deblur weights list`); default from weights.toml.", rich_help_panel=MODEL_PANEL)]
 WeightsPath = Annotated[Path | None, typer.Option("--weights", help="A .safetensors checkpoint file: its tensors are verified against the hash they were saved with, and it is the registered entry when its sha256 is.", rich_help_panel=MODEL_PANEL)]
 Device = Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N | mps.", rich_help_panel=PERF_PANEL)]
@@ -95,6 +95,14 @@ def check_batch_options(overwrite: bool, skip_existing: bool, fmt: str, suffix: 
         raise UsageError("--overwrite and --skip-existing contradict each other")
     if fmt not in ("same", "png", "jpg", "tiff", "webp"):
         raise UsageError(f"--format {fmt!r}: expected same, png, jpg, tiff or webp")
+
+
+def check_local(inputs: list[str], output: str | None) -> None:
+    """URIs (s3://…) are read and written by the Ray pipeline only: say so, instead of "not found"."""
+    from ..ray.storage import is_uri
+
+    if is_uri(output) or any(is_uri(i) for i in inputs):
+        raise UsageError("URIs such as s3://… are read and written on a Ray cluster", "add --ray (pip install 'deblurcli[cluster]')")
 
 
 def guarded(fn: F) -> F:

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, ToneGuard, WeightsPath,
-                     check_batch_options, console, flag, guarded, setup_logging, CAL_PANEL, KERNEL_PANEL, MODEL_PANEL, OUT_PANEL)
+                     check_batch_options, check_local, console, flag, guarded, setup_logging, CAL_PANEL, CLUSTER_PANEL, KERNEL_PANEL, MODEL_PANEL, OUT_PANEL)
 from .photos import provenance, run_photos
 from .stdio import stdio
 
@@ -48,6 +48,9 @@ def deblur(
     strip_metadata: StripMetadata = False,
     tone_guard: ToneGuard = None,
     max_megapixels: MaxMP = 200.0,
+    ray: Annotated[bool, flag("--ray", help="Restore on a Ray cluster: RAY_ADDRESS's, or a new local one (pip install 'deblurcli[cluster]'). Inputs and -o may then be URIs (s3://…).", panel=CLUSTER_PANEL)] = False,
+    ray_address: Annotated[str | None, typer.Option(help="Implies --ray: auto (the running cluster), HOST:PORT or ray://HOST:10001.", show_default=False, rich_help_panel=CLUSTER_PANEL)] = None,
+    ray_workers: Annotated[int | None, typer.Option(min=1, help="--ray: workers (each holds the model once). Default: one per GPU, else one per CPU.", show_default=False, rich_help_panel=CLUSTER_PANEL)] = None,
     as_json: Json = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -69,6 +72,8 @@ def deblur(
     deblur photo.jpg --kernel shake.npy
 
     deblur photo.jpg --prior module.prior
+
+    deblur s3://bucket/shots/ -o s3://bucket/sharp/ --ray-address auto
     """
     setup_logging(debug)
     from ..api import resolve_method
@@ -76,18 +81,25 @@ def deblur(
     if resolve_method(method, prior, kernel) != "kernel" and save_kernel:  # checked before any decode
         raise UsageError("--save-kernel needs --method kernel")
     check_batch_options(overwrite, skip_existing, format, suffix)
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
+    load_args = dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
+                     allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
+                     overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard,
+                     kernel=kernel, noise=noise, kernel_size=kernel_size)
+    if ray or ray_address is not None or ray_workers is not None:
+        from .cluster import run_on_ray
+
+        return run_on_ray(inputs, output, NamingOptions(None, suffix, format, recursive), opts, load_args,  # type: ignore[arg-type]
+                          ray_address, ray_workers, save_kernel, quiet, as_json)
+    check_local(inputs, output)
     with stdio(inputs, output, format, as_json) as (inputs, output):
-        _run(inputs, output, recursive, suffix, format, BatchOptions(overwrite, skip_existing, max_megapixels, quality,
-             strength, compare, strip_metadata), quiet, as_json,
-             dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
-                  allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
-                  overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard,
-                  kernel=kernel, noise=noise, kernel_size=kernel_size), save_kernel)
+        _run(inputs, output, recursive, suffix, format, opts, quiet, as_json, load_args, save_kernel)
 
 
-def _run(inputs: list[str], output: Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002
+def _run(inputs: list[str], output: str | Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002
          quiet: bool, as_json: bool, load_args: dict, save_kernel: bool = False) -> None:
-    jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
+    out_path = Path(output) if output is not None else None
+    jobs = plan_jobs(inputs, NamingOptions(out_path, suffix, format, recursive))  # type: ignore[arg-type]
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
     try:
         from ..api import load
@@ -102,13 +114,4 @@ def _run(inputs: list[str], output: Path | None, recursive: bool, suffix: str, f
         reader.close()
         raise
 
-    def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
-        rgb = restorer.restore_photo(photo, on_tiles)
-        last = getattr(restorer, "last", None)  # --method kernel: what was estimated (a fallback warns itself)
-        if save_kernel and last is not None and last.kernel is not None and job.dest is not None:
-            from ..deconv.psf import write_kernel
-
-            write_kernel(last.kernel, job.dest.with_suffix(""), opts.overwrite)
-        return rgb
-
-    run_photos(jobs, process, opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))
+    run_photos(jobs, restorer.batch_process(save_kernel, opts.overwrite), opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
                      PrecisionOpt, Quality, Quiet, Recursive, SkipExisting, Strength, StripMetadata, TileOpt, ToneGuard, WeightsPath,
-                     check_batch_options, console, guarded, setup_logging)
+                     check_batch_options, check_local, console, guarded, setup_logging)
 from .photos import provenance, run_photos
 
 ESTIMATORS = ("edge", "learned")
@@ -56,7 +56,8 @@ def defocus(
     if estimator not in ESTIMATORS:
         raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
     check_batch_options(overwrite, skip_existing, format, suffix)
-    jobs = plan_jobs(inputs, NamingOptions(output, suffix, format, recursive))  # type: ignore[arg-type]
+    check_local(inputs, output)
+    jobs = plan_jobs(inputs, NamingOptions(Path(output) if output is not None else None, suffix, format, recursive))  # type: ignore[arg-type]
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,11 +49,22 @@ def provenance(runner: Runner, entry) -> dict:  # type: ignore[no-untyped-def]
 
 def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: bool, as_json: bool, title: str,
                reader: Reader | None = None, made_by: dict | None = None) -> None:
+    show_results(lambda on_start, on_tiles: run_batch(jobs, process, opts, on_start, on_tiles, reader), len(jobs),
+                 quiet, as_json, title, made_by)
+
+
+Hook = Callable[..., None]
+
+
+def show_results(results_of: Callable[[Hook, Hook], Iterable[FileResult]], total: int, quiet: bool, as_json: bool,
+                 title: str, made_by: dict | None = None) -> None:
+    """Show the results of a batch as they come (``results_of(on_start, on_tiles)``: the local batch or
+    the Ray pipeline), then the summary; exit 1 when any file failed."""
     results: list[FileResult] = []
     t0 = time.perf_counter()
     progress = progress_bar(quiet)
     with progress:
-        files = progress.add_task(title, total=len(jobs))
+        files = progress.add_task(title, total=total)
         tiles = progress.add_task("  tiles", total=1, visible=False)
 
         def on_start(job: Job) -> None:
@@ -63,20 +75,24 @@ def run_photos(jobs: list[Job], process: Process, opts: BatchOptions, quiet: boo
             progress.update(tiles, completed=done, total=n, visible=n > 1)
 
         lines = not quiet and not console.is_terminal  # a log file or CI: one line per file as it ends
-        for res in run_batch(jobs, process, opts, on_start, on_tiles, reader):
+        for res in results_of(on_start, on_tiles):
             results.append(res)
             progress.advance(files)
             if lines:
                 where = f" → {res.dest}" if res.status == "done" else f": {res.reason}" if res.reason else ""
-                console.print(f"[{len(results)}/{len(jobs)}] {res.status} {res.src}{where} ({res.seconds:.1f} s)",
+                console.print(f"[{len(results)}/{total}] {res.status} {res.src}{where} ({res.seconds:.1f} s)",
                               soft_wrap=True)
             if res.status == "failed" and not lines:
                 progress.console.print(f"[red]failed[/] {res.src}: {res.reason}")
             for w in res.warnings:
-                progress.console.print(f"[yellow]warning[/] {res.src.name}: {w}")
+                progress.console.print(f"[yellow]warning[/] {_name(res.src)}: {w}")
     summarise(results, time.perf_counter() - t0, quiet, as_json, made_by)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
+
+
+def _name(src: Path | str) -> str:
+    return src.name if isinstance(src, Path) else str(src).rsplit("/", 1)[-1]
 
 
 def summarise(results: list[FileResult], seconds: float, quiet: bool, as_json: bool, made_by: dict | None = None) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ..synth.kernels import delta, second_moments
+from ..synth.kernels import delta, otf_canvas, second_moments
 
 MIN_CONFIDENCE = 0.5
 # An estimate this narrow (rms radius, px) or this peaked (share of its mass in one pixel) is no shake:
@@ -69,13 +69,6 @@ def _grad_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.fft.rfft2(dx), np.fft.rfft2(dy)
 
 
-def _otf(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    pad = np.zeros(shape, np.float32)
-    kh, kw = k.shape
-    pad[:kh, :kw] = k
-    return np.fft.rfft2(np.roll(pad, (-((kh - 1) // 2), -((kw - 1) // 2)), (0, 1)))
-
-
 def _grads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.roll(x, -1, 1) - x, np.roll(x, -1, 0) - x
 
@@ -83,7 +76,7 @@ def _grads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -> np.ndarray:
     """argmin ‖k∗x − y‖² + λ‖∇x‖₀ by half-quadratic splitting (Xu et al. 2011), circular boundaries."""
     shape = y.shape
-    K = _otf(k, shape)
+    K = np.fft.rfft2(otf_canvas(k, shape))
     Dx, Dy = _grad_otfs(shape)
     KY = np.conj(K) * np.fft.rfft2(y)
     K2 = np.abs(K) ** 2

@@ -80,11 +80,12 @@ class UnrolledRunner:
         data = DataTerm(F.pad(x, (p, p, p, p), mode="reflect"), k)
         alpha, beta = self.net.stage_weights(torch.tensor([[cond.sigma]], device=self.device))
         n = self.net.cfg.iters
-        z = data.y
-        for t in range(n):
-            xs = data.solve(z, alpha[:, t])[0].permute(1, 2, 0).cpu().numpy()
-            stage = (lambda d, m, t=t: progress(t * m + d, n * m)) if progress else None
-            z_np = self.prior.restore(xs, Level(float(beta[0, t])), tile=tile, progress=stage)
-            z = torch.from_numpy(z_np).permute(2, 0, 1)[None].to(self.device)
+
+        def tiled(x: torch.Tensor, t: int) -> torch.Tensor:
+            stage = (lambda d, m: progress(t * m + d, n * m)) if progress else None
+            z_np = self.prior.restore(x[0].permute(1, 2, 0).cpu().numpy(), Level(float(beta[0, t])), tile=tile, progress=stage)
+            return torch.from_numpy(z_np).permute(2, 0, 1)[None].to(self.device)
+
+        z = self.net.unroll(data, alpha, tiled)
         out = np.ascontiguousarray(z[0, :, p : p + h, p : p + w].permute(1, 2, 0).cpu().numpy())
         return keep_tone(out, rgb, self.cfg.tone_sigma) if self.cfg.tone_sigma > 0 else out

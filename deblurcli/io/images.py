@@ -498,9 +498,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_parts(folder: Path) -> list[Path]:
+def clean_stale_parts(folder: Path, min_age: float = STALE_PART_S) -> list[Path]:
     """Remove the temporary files that a killed run of ours left in ``folder``: named by
-    ``part_name``, their process gone, and untouched for ``STALE_PART_S``. Returns what was removed."""
+    ``part_name``, their process gone, and untouched for ``min_age`` s. Returns what was removed."""
     removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
@@ -512,7 +512,7 @@ def clean_stale_parts(folder: Path) -> list[Path]:
         if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
             continue
         try:
-            if now - f.stat().st_mtime > STALE_PART_S:
+            if now - f.stat().st_mtime >= min_age:
                 f.unlink()
                 removed.append(f)
         except OSError:

@@ -168,6 +168,15 @@ def canvas(k: np.ndarray, side: int) -> np.ndarray:
     return out / out.sum()
 
 
+def otf_canvas(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``k`` zero-padded to ``shape`` with its centre ((n - 1) // 2, the ``degrade.convolve``
+    convention) rolled to (0, 0): its FFT is the kernel's transfer function at that size."""
+    pad = np.zeros(shape, np.float32)
+    kh, kw = k.shape
+    pad[:kh, :kw] = k
+    return np.roll(pad, (-((kh - 1) // 2), -((kw - 1) // 2)), (0, 1))
+
+
 def support_radius(k: np.ndarray) -> int:
     """How far (px, Chebyshev) from the centre of an odd square kernel its non-zero values reach."""
     c = k.shape[0] // 2
