@@ -192,8 +192,8 @@ class Runner:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         self._graphs: dict[tuple, "_Graph | None"] = {}
-        if self.device.type == "cpu":
-            torch.set_num_threads(max(torch.get_num_threads(), os.cpu_count() or 1))
+        if self.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:  # set: the user's or the
+            torch.set_num_threads(max(torch.get_num_threads(), os.cpu_count() or 1))  # cluster's share (Ray)
 
     def plan(self, h: int, w: int, tile: int | None) -> Plan:
         return plan(h, w, tile, self.context, self.multiple)
