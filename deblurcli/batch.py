@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import DeblurError, OutputExistsError, UsageError
+from .io.raw import RAW_EXTS
 from .io.images import EXT_FOR, FORMATS, INPUT_EXTS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
 
 IMAGE_EXTS = tuple(FORMATS)  # what we write
@@ -102,6 +103,8 @@ def _ext(src: PurePath, fmt: OutFormat) -> str:
         return EXT_FOR[fmt]
     if src.suffix.lower() in (".heic", ".heif"):
         return ".jpg"  # a phone's photo: JPEG, which everything opens (--format png keeps more)
+    if src.suffix.lower() in RAW_EXTS:
+        return ".tif"  # a camera's RAW: developed to 16 bits, kept at 16 bits
     return src.suffix if src.suffix.lower() in IMAGE_EXTS else ".png"
 
 

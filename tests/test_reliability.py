@@ -370,3 +370,46 @@ def test_heic_photo_is_read_upright_once_and_written_as_jpeg(tiny_registry: Path
     assert r.exit_code == 0, r.output
     out = Image.open(tmp_path / "IMG_0001_deblurred.jpg")
     assert out.size == (48, 64) and out.getexif().get(0x010F) == "Phone"
+
+
+# Camera RAW input: a DNG the test writes (a real Bayer mosaic, decoded by LibRaw, never a mock) ----------
+
+def _dng(path: Path, cfa: np.ndarray, orientation: int = 1, make: str = "TestCam") -> Path:
+    """A minimal DNG: an RGGB mosaic (12-bit values in uint16), identity colour matrix, neutral white."""
+    tags = [(50706, "B", 4, (1, 4, 0, 0), True), (50707, "B", 4, (1, 4, 0, 0), True),
+            (50708, "s", 0, make + " 1", True), (271, "s", 0, make, True), (272, "s", 0, make + " 1", True),
+            (33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True),
+            (50714, "H", 1, 0, True), (50717, "H", 1, 4095, True),
+            (50721, "i", 18, (10000, 10000, 0, 10000, 0, 10000, 0, 10000, 10000, 10000, 0, 10000, 0, 10000, 0, 10000, 10000, 10000), True),
+            (50778, "H", 1, 21, True), (50728, "I", 6, (1, 1, 1, 1, 1, 1), True), (274, "H", 1, orientation, True)]
+    tifffile.imwrite(path, cfa, photometric=32803, compression=None, extratags=tags, metadata=None)
+    return path
+
+
+def test_a_camera_raw_is_developed_upright_at_16_bits_and_written_as_tiff(tiny_registry: Path, tmp_path: Path) -> None:
+    pytest.importorskip("rawpy")
+    cfa = np.full((64, 96), 400, np.uint16)
+    cfa[:, 48:] = 3600  # the right half bright
+    f = _dng(tmp_path / "DSC_0001.DNG", cfa, orientation=6)  # the camera was turned: rotate 90° clockwise
+    p = read_photo(f)
+    assert p.bits == 16 and p.pixels.shape == (96, 64, 3) and p.orientation == 6 and p.format == "RAW"
+    assert p.pixels[:40].mean() < 0.5 * p.pixels[56:].mean()  # the sensor's left half is now at the top
+    r = invoke(str(f), "-q")
+    assert r.exit_code == 0, r.output
+    out = tifffile.imread(tmp_path / "DSC_0001_deblurred.tif")
+    assert out.dtype == np.uint16 and out.shape == (96, 64, 3)
+    r = invoke(str(f), "--format", "jpg", "-q")  # the camera's make and model travel where the format holds EXIF
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "DSC_0001_deblurred.jpg").getexif().get(0x010F) == "TestCam"
+
+
+def test_a_raw_name_on_an_ordinary_tiff_is_refused_not_its_preview_restored(tiny_registry: Path, tmp_path: Path) -> None:
+    """Most RAW files are TIFFs whose first picture is a small preview: read as a TIFF, the output would
+    be that thumbnail with exit 0. A RAW extension goes to LibRaw only, which refuses what it cannot develop."""
+    pytest.importorskip("rawpy")
+    f = tmp_path / "thumb.nef"
+    Image.fromarray(np.full((24, 32, 3), 128, np.uint8)).save(f, format="TIFF")
+    with pytest.raises(InputError, match="not a camera RAW file"):
+        read_photo(f)
+    r = invoke(str(f), "-q")
+    assert r.exit_code == 1 and not list(tmp_path.glob("thumb_deblurred*"))

@@ -28,11 +28,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DeblurError, InputError, OutputExistsError, OutputFolderError, UsageError
+from .raw import RAW_EXTS, is_raw, read_raw
 
 Image.MAX_IMAGE_PIXELS = None  # we guard size ourselves (max_megapixels), with a clear message
 ORIENTATION = 0x0112
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}  # we write these
 READ_ONLY = {".heic": "HEIF", ".heif": "HEIF"}  # phones' photos: read (pillow-heif), written as JPEG
+READ_ONLY.update({ext: "RAW" for ext in RAW_EXTS})  # cameras' RAW files: developed (rawpy), written as 16-bit TIFF
 INPUT_EXTS = tuple(FORMATS) + tuple(READ_ONLY)
 
 
@@ -118,7 +120,7 @@ def _open(path: Path) -> Image.Image:
         return Image.open(path)
     except UnidentifiedImageError as e:
         raise InputError(f"{path}: not an image we can read",
-                         "supported: JPEG, PNG, TIFF (8/16-bit), WebP, and the other formats Pillow reads (BMP, GIF, …)") from e
+                         "supported: JPEG, PNG, TIFF (8/16-bit), WebP, HEIC, camera RAW (DNG, CR2/CR3, NEF, ARW, RAF…), and the other formats Pillow reads (BMP, GIF…)") from e
     except OSError as e:
         raise InputError(f"{path}: truncated or corrupt image ({e})") from e
 
@@ -209,6 +211,8 @@ def read_photo(path: str | Path, max_megapixels: float = 200.0) -> Photo:
 
 
 def _read(path: Path, max_megapixels: float) -> Photo:
+    if is_raw(path):
+        return read_raw(path, max_megapixels)
     im = _open(path)
     with im:
         w, h = im.size
