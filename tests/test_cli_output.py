@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -71,6 +72,28 @@ def test_completion_script_is_generated() -> None:
     r = subprocess.run([sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()"],
                        env=env, capture_output=True, text=True, timeout=60)
     assert "_deblur_completion" in r.stdout and "complete" in r.stdout
+
+
+@pytest.mark.parametrize(("words", "cword", "expect"), [("deblur photo.jpg --ray-w", 2, "--ray-workers"),
+                                                       ("deblur we", 1, "weights"),
+                                                       ("deblur deblur photo.jpg --save-k", 3, "--save-kernel")])
+def test_completion_completes_the_default_command_without_its_name(words: str, cword: int, expect: str) -> None:
+    """`deblur photo.jpg` is the default command inside click's parsing, so completion sees it too."""
+    env = os.environ | {"_DEBLUR_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    r = subprocess.run([sys.executable, "-c", "from deblurcli.cli.main import run; import sys; sys.argv[0] = 'deblur'; run()"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == [expect], r.stdout + r.stderr
+
+
+def test_the_default_command_needs_no_routing_and_its_usage_says_so(tiny_registry: Path, tmp_path: Path) -> None:
+    from deblurcli.cli.main import app
+
+    src = _photo(tmp_path / "a.jpg")
+    r = CliRunner().invoke(app, [str(src), "-q"])  # no argv rewriting before click
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "a_deblurred.jpg").is_file()
+    r = CliRunner().invoke(app, ["-o", str(tmp_path / "x.jpg")], prog_name="deblur")  # an option first, no input
+    assert r.exit_code == 2 and "Usage: deblur [deblur] [OPTIONS] INPUTS..." in r.output
 
 
 def test_every_help_fits_80_columns_with_no_cut_names() -> None:

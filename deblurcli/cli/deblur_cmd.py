@@ -48,7 +48,7 @@ def deblur(
     strip_metadata: StripMetadata = False,
     tone_guard: ToneGuard = None,
     max_megapixels: MaxMP = 200.0,
-    ray: Annotated[bool, flag("--ray", help="Restore on a Ray cluster: RAY_ADDRESS's, or a new local one (pip install 'deblurcli[cluster]'). Inputs and -o may then be URIs (s3://…).", panel=CLUSTER_PANEL)] = False,
+    ray: Annotated[bool, flag("--ray", help="Restore on a Ray cluster: RAY_ADDRESS's, or a new local one (pip install 'deblurcli[cluster]'). Inputs and -o may then be URIs such as s3://bucket/shots.", panel=CLUSTER_PANEL)] = False,
     ray_address: Annotated[str | None, typer.Option(help="Implies --ray: auto (the running cluster), HOST:PORT or ray://HOST:10001.", show_default=False, rich_help_panel=CLUSTER_PANEL)] = None,
     ray_workers: Annotated[int | None, typer.Option(min=1, help="--ray: workers (each holds the model once). Default: one per GPU, else one per CPU.", show_default=False, rich_help_panel=CLUSTER_PANEL)] = None,
     as_json: Json = False,

@@ -1,14 +1,41 @@
-"""The `deblur` application. `deblur photo.jpg` is routed to `deblur deblur photo.jpg`."""
+"""The `deblur` application. `deblur photo.jpg` runs the `deblur` command (``DefaultGroup``)."""
 
 from __future__ import annotations
 
 import sys
 
+import click
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 
+TOP_LEVEL = ("-h", "--help", "--version", "--install-completion", "--show-completion")
+
+
+class DefaultGroup(TyperGroup):
+    """A group whose first argument, when it names no command and no top-level option, is the default
+    command's: `deblur photo.jpg -o out/` is `deblur deblur photo.jpg -o out/`. It happens inside click's
+    own parsing, so every way in (the console script, ``CliRunner``, shell completion) agrees."""
+
+    default = "deblur"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in TOP_LEVEL:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+class DefaultCommand(TyperCommand):
+    """The default command's usage line says that its name may be left out: `deblur [deblur] …`."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        path = f"{ctx.parent.command_path} [{ctx.info_name}]" if ctx.parent is not None else ctx.command_path
+        formatter.write_usage(path, " ".join(self.collect_usage_pieces(ctx)).replace("{INPUTS...}...", "INPUTS..."))
+
+
 app = typer.Typer(
+    cls=DefaultGroup,
     add_completion=True,
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -39,7 +66,7 @@ def _register() -> None:
     from .train import train_cmd
     from .weights_cmd import weights_app
 
-    app.command("deblur")(deblur)
+    app.command("deblur", cls=DefaultCommand)(deblur)
     app.command("bench")(bench)
     app.command("calibrate")(calibrate)
     app.command("chart")(chart)
@@ -55,8 +82,8 @@ PHOTO_COMMANDS = {"deblur", "defocus", "demo"}  # the commands that restore thro
 
 
 def route(argv: list[str]) -> list[str]:
-    """Insert `deblur` when the first argument is not a subcommand or a top-level option."""
-    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+    """The command a command line runs first (for the start-up choices of ``run``)."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in TOP_LEVEL:
         return ["deblur", *argv]
     return argv
 
@@ -65,8 +92,9 @@ def run() -> None:
     from ..engine.allocator import keep_freed_memory, pause_gc
 
     keep_freed_memory()
-    args = route(sys.argv[1:])
-    if args and args[0] in PHOTO_COMMANDS:
+    args = sys.argv[1:]
+    routed = route(args)
+    if routed and routed[0] in PHOTO_COMMANDS:
         pause_gc()  # make_runner resumes it once the model is loaded
     try:
         app(args=args, prog_name="deblur")
