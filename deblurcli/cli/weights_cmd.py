@@ -123,7 +123,7 @@ def info(wid: Annotated[str, typer.Argument(help="Weights id.")]) -> None:
 
 @weights_app.command("add")
 @guarded
-def add(file: Annotated[Path, typer.Argument(help="A deblurcli .safetensors checkpoint.", exists=True, dir_okay=False)],
+def add(file: Annotated[Path, typer.Argument(help="A deblurcli .safetensors checkpoint, or another's .pth/.safetensors that spandrel reads.", exists=True, dir_okay=False)],
         wid: Annotated[str, typer.Option("--id", help="The id to register it under (then: --model ID).")],
         task: Annotated[str | None, typer.Option(help="motion | defocus | prior | blurmap (default: from its arch).")] = None,
         license_: Annotated[str, typer.Option("--license", help="Its licence, as you know it.")] = "user file",
@@ -131,10 +131,10 @@ def add(file: Annotated[Path, typer.Argument(help="A deblurcli .safetensors chec
     """Register your own checkpoint in your weights.toml (~/.config/deblurcli/weights.toml or
     $DEBLUR_WEIGHTS_TOML) with its sha256 and size, so `--model ID` finds and verifies it."""
     from ..hub.registry import update_entry, user_toml
-    from ..models.loader import ARCH_TASK
-    from ..models.store import load
+    from ..models.loader import ARCH_TASK, load_file
 
-    _, meta = load(file)  # refuses what is not a loadable deblurcli checkpoint
+    _, found = load_file(file)  # refuses what neither we nor spandrel can load
+    meta = {"arch": found.arch}
     reg = load_registry()
     if wid in reg.entries and not overwrite:
         raise UsageError(f"--id {wid}: already registered", "choose another id, or pass --overwrite (your own entries only)")

@@ -188,7 +188,7 @@ class Runner:
         self.context = cfg.context if cfg.context is not None else self.context_default
         model, _ = fold_batchnorm(model.eval())
         model = model.to(self.device)
-        if cfg.channels_last and self.device.type != "mps":
+        if cfg.channels_last and self.device.type != "mps" and getattr(model, "channels_last", True):
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         self._graphs: dict[tuple, "_Graph | None"] = {}

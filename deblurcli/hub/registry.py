@@ -94,8 +94,8 @@ def parse_entry(wid: str, raw: Any, base_dir: Path, where: str) -> WeightsEntry:
     if unknown:
         raise RegistryError(f"{w}: unknown field(s) {sorted(unknown)}")
     arch = _req(raw, "arch", str, w)
-    if arch not in ARCHS:
-        raise RegistryError(f"{w}: field 'arch' is {arch!r}, not one of {', '.join(ARCHS)}")
+    if arch not in ARCHS and not (arch.startswith("spandrel:") and len(arch) > 9):  # another's, read by spandrel
+        raise RegistryError(f"{w}: field 'arch' is {arch!r}, not one of {', '.join(ARCHS)} or spandrel:NAME")
     task = _req(raw, "task", str, w)
     if task not in TASKS:
         raise RegistryError(f"{w}: field 'task' is {task!r}, not one of {', '.join(TASKS)}")

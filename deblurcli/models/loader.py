@@ -1,7 +1,9 @@
 """Load a registered checkpoint: resolve (hub), verify (sha256), build the arch, strict load.
 
 ``--weights PATH`` loads the user's own safetensors file by its metadata (arch, hyperparameters): no
-registered hash applies to it, but it is still safetensors-only (no code can run) and strictly loaded.
+registered hash applies to it, but it is strictly loaded and no code in it can run. Someone else's
+checkpoint (a ``.pth`` or a plain safetensors) goes to spandrel (``models.foreign``), whose unpickler
+admits only tensors and plain containers.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from ..archs import ARCHS, RESTORERS
 from ..errors import UsageError, WeightsError
 from ..hub.registry import Registry, WeightsEntry, load_registry
 from ..hub.resolve import HF_PREFIX, fetch_spec, resolve, sha256_of
-from .store import load
+from .foreign import SUFFIXES as FOREIGN_SUFFIXES
+from .foreign import load_foreign
+from .store import is_ours, load
 
 log = logging.getLogger("deblurcli.models")
 
 
 def load_entry(entry: WeightsEntry) -> tuple[nn.Module, dict[str, str]]:
-    path = resolve(entry)
+    path = resolve(entry)  # sha256 verified
+    if entry.arch.startswith("spandrel:"):  # someone else's checkpoint, registered by `deblur weights add`
+        net, found = load_foreign(path, entry.sha256)
+        if found.arch != entry.arch:
+            raise WeightsError(f"{path}: spandrel reads a {found.arch[9:]} but weights.toml says {entry.arch[9:]} for {entry.id}")
+        return net, {"arch": entry.arch}
     model, meta = load(path)
     if meta["arch"] != entry.arch:
         raise WeightsError(f"{path}: holds arch {meta['arch']!r} but weights.toml says {entry.arch!r} for {entry.id}")
@@ -34,8 +43,10 @@ def load_file(path: Path, registry: Registry | None = None) -> tuple[nn.Module, 
     the tensors are checked against the hash recorded at export (``store.load``)."""
     if not path.is_file():
         raise WeightsError(f"--weights {path}: no such file")
-    model, meta = load(path)
     sha = sha256_of(path)
+    if path.suffix.lower() in FOREIGN_SUFFIXES or not is_ours(path):  # someone else's: spandrel reads it
+        return load_foreign(path, sha)
+    model, meta = load(path)
     reg = registry or load_registry()
     for e in reg.entries.values():
         if e.sha256 == sha:
@@ -55,7 +66,7 @@ def load_file(path: Path, registry: Registry | None = None) -> tuple[nn.Module, 
 ARCH_TASK = {"svbr": "defocus", "blurmap": "blurmap", "hqs": "deconv"}
 # What each command can run: the arch's kind decides, whatever the entry's task says.
 COMMAND_ARCHS = {
-    "deblur": lambda a: a in RESTORERS and not ARCHS[a].takes_blur_map and not ARCHS[a].takes_kernel,
+    "deblur": lambda a: a.startswith("spandrel:") or (a in RESTORERS and not ARCHS[a].takes_blur_map and not ARCHS[a].takes_kernel),
     "deconv": lambda a: a in ARCHS and ARCHS[a].takes_kernel,
     "calibrate": lambda a: a == "dpa",
     "defocus": lambda a: a in ARCHS and ARCHS[a].takes_blur_map,

@@ -1,0 +1,109 @@
+"""Other people's checkpoints through spandrel (PyPI ``spandrel``): a ``.pth`` / ``.pt`` / ``.ckpt`` of
+NAFNet, Uformer, FFTformer, KBNet, SCUNet, … (Restormer and others through ``spandrel_extra_arches``,
+whose licence is non-commercial), or a plain ``.safetensors`` without our metadata. spandrel detects the
+architecture from the state dict and builds it; we run it through our engine (tiles, precision, tone
+guard, batches, metadata) like our own nets.
+
+Only image-to-image restoration at scale 1 with RGB in and out is taken: an upscaler, an inpainter or
+a face restorer is refused with its purpose named. Tiling: every tile gets ``CONTEXT_PX`` of context,
+since we have not measured these nets' reach. Nets with global pooling (NAFNet's channel attention,
+Restormer's transposed attention) see each tile's statistics instead of the photo's; that is close to
+what they were trained on (256 px crops: NAFNet's own TLC makes the pooling local for that reason), so
+seams are rare but not ruled out: `--tile none` runs the whole photo at once where memory allows.
+
+spandrel imports torchvision at module level for two architectures we never run (LaMa, an inpainter,
+and RestoreFormer, a face restorer). Where torchvision is not installed (the CPU build of torch
+2.13 here has no matching wheel), a stand-in module satisfies those imports and raises if used.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import UsageError, WeightsError
+from ..hub.registry import WeightsEntry
+
+SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+CONTEXT_PX = 96
+NON_COMMERCIAL = "non-commercial (spandrel_extra_arches)"
+
+
+def _torchvision_stand_in() -> None:
+    try:
+        import torchvision  # noqa: F401
+        return
+    except ImportError:
+        pass
+
+    def missing(*args: Any, **kwargs: Any) -> None:
+        raise ImportError("this architecture needs torchvision (pip install torchvision)")
+
+    class InterpolationMode:
+        NEAREST, BILINEAR, BICUBIC = "nearest", "bilinear", "bicubic"
+
+    tv, tr, fn = (types.ModuleType(n) for n in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional"))
+    fn.InterpolationMode, fn.rotate, fn.normalize = InterpolationMode, missing, missing  # type: ignore[attr-defined]
+    tv.transforms, tr.functional = tr, fn  # type: ignore[attr-defined]
+    sys.modules.update({"torchvision": tv, "torchvision.transforms": tr, "torchvision.transforms.functional": fn})
+
+
+def _spandrel() -> Any:
+    _torchvision_stand_in()
+    try:
+        import spandrel
+    except ImportError as e:
+        raise WeightsError("other people's checkpoints are read by spandrel, which is not installed",
+                           "pip install spandrel einops (with the CPU build of torch: pip install --no-deps spandrel einops)") from e
+    try:
+        from spandrel_extra_arches import EXTRA_REGISTRY
+    except ImportError:
+        return spandrel
+    spandrel.MAIN_REGISTRY.add(*EXTRA_REGISTRY, ignore_duplicates=True)
+    return spandrel
+
+
+class ForeignNet(nn.Module):
+    """A spandrel model as our engine runs a net: N×3×H×W in [0, 1] → the same. ``multiple``: the
+    side the net needs (the engine pads to it); ``context_px``: the context each tile gets."""
+
+    def __init__(self, descriptor: Any) -> None:
+        super().__init__()
+        self.net = descriptor.model
+        self.architecture = str(descriptor.architecture.name)
+        self.multiple = max(1, int(descriptor.size_requirements.multiple_of))
+        self.context_px = CONTEXT_PX
+        # the engine's channels-last layout is for 4-D weights; a net with 5-D ones (FFTformer) keeps its own
+        self.channels_last = all(p.dim() != 5 for p in self.net.parameters())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def load_foreign(path: Path, sha256: str) -> tuple[ForeignNet, WeightsEntry]:
+    """The net in ``path`` if spandrel recognises it as an RGB restoration net at scale 1."""
+    spandrel = _spandrel()
+    try:
+        desc = spandrel.ModelLoader(device="cpu").load_from_file(path)
+    except spandrel.UnsupportedModelError as e:
+        raise WeightsError(f"{path}: neither a deblurcli checkpoint nor an architecture spandrel recognises",
+                           "spandrel reads NAFNet, Uformer, FFTformer, KBNet, Restormer… checkpoints") from e
+    except Exception as e:  # noqa: BLE001 — a truncated or foreign pickle: this file's fault
+        raise WeightsError(f"{path}: cannot be read as a checkpoint ({type(e).__name__}: {e})") from e
+    name = str(desc.architecture.name)
+    purpose = str(getattr(desc, "purpose", ""))
+    if not isinstance(desc, spandrel.ImageModelDescriptor) or purpose != "Restoration" or desc.scale != 1 \
+            or desc.input_channels != 3 or desc.output_channels != 3:
+        raise UsageError(f"{path}: a {name} for {purpose or 'another task'} (scale {desc.scale}, "
+                         f"{desc.input_channels}→{desc.output_channels} channels), not an RGB deblurring network",
+                         "pass a restoration checkpoint (NAFNet, Restormer, FFTformer…) trained for deblurring")
+    licence = NON_COMMERCIAL if "spandrel_extra_arches" in type(desc.architecture).__module__ else "user file"
+    entry = WeightsEntry(id=path.stem, arch=f"spandrel:{desc.architecture.id}", task="motion", sha256=sha256,
+                         size=path.stat().st_size, license=licence, file=str(path),
+                         description=f"{name} read by spandrel")
+    return ForeignNet(desc).eval(), entry
