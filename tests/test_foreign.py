@@ -105,3 +105,25 @@ def test_a_foreign_checkpoint_registered_by_weights_add_loads_by_id(tmp_path: Pa
     weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")  # changed since it was registered
     with pytest.raises(WeightsError):
         deblurcli.load("my-dncnn", device="cpu")
+
+
+def test_global_pooling_becomes_local_as_nafnets_tlc() -> None:
+    """Equal to global pooling on an image no larger than the window; on a larger one, a pixel's pool
+    does not see what lies beyond the window (a bright corner leaves the far side alone)."""
+    from deblurcli.models.foreign import ForeignNet, LocalAvgPool
+
+    pool = LocalAvgPool(window=16)
+    x = torch.rand(1, 2, 12, 14)
+    assert torch.allclose(pool(x), x.mean(dim=(-2, -1), keepdim=True))
+    big = torch.zeros(1, 1, 40, 50)
+    big[..., :4, :4] = 1.0
+    y = pool(big)
+    assert y.shape == big.shape and float(y[..., :8, :8].min()) > 0 and float(y[..., 30:, 40:].max()) == 0
+    box = big[..., 0:16, 0:16].mean()  # the top-left pixel's box sits inside the image
+    assert torch.allclose(y[..., 0, 0], box)
+    weights = NETS["NAFNet"]()
+    import spandrel
+
+    desc = spandrel.ModelLoader().load_from_state_dict(weights.state_dict())
+    net = ForeignNet(desc)
+    assert net.local_pools == 5  # one per NAFNet block: 2 encoder, 1 middle and 2 decoder blocks here

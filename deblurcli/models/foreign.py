@@ -6,10 +6,12 @@ guard, batches, metadata) like our own nets.
 
 Only image-to-image restoration at scale 1 with RGB in and out is taken: an upscaler, an inpainter or
 a face restorer is refused with its purpose named. Tiling: every tile gets ``CONTEXT_PX`` of context,
-since we have not measured these nets' reach. Nets with global pooling (NAFNet's channel attention,
-Restormer's transposed attention) see each tile's statistics instead of the photo's; that is close to
-what they were trained on (256 px crops: NAFNet's own TLC makes the pooling local for that reason), so
-seams are rare but not ruled out: `--tile none` runs the whole photo at once where memory allows.
+since we have not measured these nets' reach. Global average pooling (NAFNet's channel attention,
+KBNet's, Uformer's) is replaced by local pooling over 1.5× the 256 px training crop (NAFNet's TLC,
+``LocalAvgPool``): on a whole photo such a net would otherwise pool statistics it never saw in
+training. The local window (384 px) is wider than the context, so tiles can still differ from the
+whole image where they meet; other global operations (Restormer's transposed attention over channels,
+FFTformer's frequency blocks) are left as they are.
 
 spandrel imports torchvision at module level for two architectures we never run (LaMa, an inpainter,
 and RestoreFormer, a face restorer). Where torchvision is not installed (the CPU build of torch
@@ -68,6 +70,50 @@ def _spandrel() -> Any:
     return spandrel
 
 
+TRAIN_SIDE = 256  # the crop side such nets are trained on (NAFNet, Restormer: 256 px)
+TLC_WINDOW = int(1.5 * TRAIN_SIDE)  # NAFNet's TLC (Chu et al. 2022): pool over 1.5× the training crop
+
+
+class LocalAvgPool(nn.Module):
+    """Test-time local converter (TLC) for global average pooling: each pixel gets the mean over the
+    ``window``×``window`` box around it (clamped to the image) instead of the whole image's, as in
+    training, where the pooled image was a 256 px crop. Equal to global pooling on an image no larger
+    than the window. Box sums from an integral image: O(H·W) for any window."""
+
+    def __init__(self, window: int = TLC_WINDOW) -> None:
+        super().__init__()
+        self.window = window
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if h <= self.window and w <= self.window:
+            return x.mean(dim=(-2, -1), keepdim=True)
+        kh, kw = min(h, self.window), min(w, self.window)
+        s = torch.nn.functional.pad(x.float().cumsum(-2).cumsum(-1), (1, 0, 1, 0))
+        y0 = (torch.arange(h, device=x.device) - kh // 2).clamp(0, h - kh)  # box top-left, inside the image
+        x0 = (torch.arange(w, device=x.device) - kw // 2).clamp(0, w - kw)
+        y1, x1 = y0 + kh, x0 + kw
+        def at(ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+            return s.index_select(-2, ys).index_select(-1, xs)
+
+        box = at(y1, x1) - at(y0, x1) - at(y1, x0) + at(y0, x0)
+        return (box / (kh * kw)).to(x.dtype)
+
+
+def localise_pooling(net: nn.Module) -> int:
+    """Replace every global average pooling (``AdaptiveAvgPool2d(1)``) in ``net`` by ``LocalAvgPool``;
+    returns how many were replaced."""
+    n = 0
+    for name, child in list(net.named_children()):
+        size = getattr(child, "output_size", None)
+        if isinstance(child, nn.AdaptiveAvgPool2d) and size in (1, (1, 1)):
+            setattr(net, name, LocalAvgPool())
+            n += 1
+        else:
+            n += localise_pooling(child)
+    return n
+
+
 class ForeignNet(nn.Module):
     """A spandrel model as our engine runs a net: N×3×H×W in [0, 1] → the same. ``multiple``: the
     side the net needs (the engine pads to it); ``context_px``: the context each tile gets."""
@@ -78,6 +124,7 @@ class ForeignNet(nn.Module):
         self.architecture = str(descriptor.architecture.name)
         self.multiple = max(1, int(descriptor.size_requirements.multiple_of))
         self.context_px = CONTEXT_PX
+        self.local_pools = localise_pooling(self.net)  # NAFNet's channel attention, KBNet's, Uformer's…
         # the engine's channels-last layout is for 4-D weights; a net with 5-D ones (FFTformer) keeps its own
         self.channels_last = all(p.dim() != 5 for p in self.net.parameters())
 
