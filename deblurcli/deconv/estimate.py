@@ -23,7 +23,12 @@ import numpy as np
 
 from ..synth.kernels import delta, otf_canvas, second_moments
 
-MIN_CONFIDENCE = 0.5
+# Below this the photo goes to the blind net. Chosen on training photos with our own blur (shakes in
+# sRGB and linear light, non-uniform blur, already-sharp photos; `scripts/kernel_confidence_sweep.py`):
+# 0.7 gained the most over all four (+0.49 dB, against +0.26 at 0.5), chiefly because an already-sharp
+# noisy photo passed as a shake at 0.66 and the kernel path ruined it (-16 dB), and because the blind
+# net does better on non-uniform blur.
+MIN_CONFIDENCE = 0.7
 # An estimate this narrow (rms radius, px) or this peaked (share of its mass in one pixel) is no shake:
 # on already-sharp photos the estimator returns a near-delta (radius 0.6-0.7 px) or a peak with a few
 # stray specks (peak 0.16-0.31), and deconvolving by it did real harm (26.6 dB against the input);
@@ -231,3 +236,4 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
         full = int(round(ks / scale)) | 1
         k = _resize_kernel(k, min(full, cfg.kernel_size | 1))
     return KernelEstimate(kernel=k, confidence=conf, scale=scale)
+

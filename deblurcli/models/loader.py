@@ -19,7 +19,7 @@ from ..hub.registry import Registry, WeightsEntry, load_registry
 from ..hub.resolve import HF_PREFIX, fetch_spec, resolve, sha256_of
 from .foreign import SUFFIXES as FOREIGN_SUFFIXES
 from .foreign import load_foreign
-from .store import is_ours, load
+from .store import FORMAT, load, read_metadata
 
 log = logging.getLogger("deblurcli.models")
 
@@ -44,8 +44,8 @@ def load_file(path: Path, registry: Registry | None = None) -> tuple[nn.Module, 
     if not path.is_file():
         raise WeightsError(f"--weights {path}: no such file")
     sha = sha256_of(path)
-    if path.suffix.lower() in FOREIGN_SUFFIXES or not is_ours(path):  # someone else's: spandrel reads it
-        return load_foreign(path, sha)
+    if path.suffix.lower() in FOREIGN_SUFFIXES or read_metadata(path).get("format") != FORMAT:
+        return load_foreign(path, sha)  # someone else's (a .pth, or safetensors without our metadata): spandrel
     model, meta = load(path)
     reg = registry or load_registry()
     for e in reg.entries.values():

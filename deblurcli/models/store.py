@@ -42,14 +42,6 @@ def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def is_ours(path: Path) -> bool:
-    """A safetensors file with deblurcli's metadata (else someone else's checkpoint, or no checkpoint)."""
-    try:
-        return read_metadata(path).get("format") == FORMAT
-    except WeightsError:
-        return False
-
-
 def read_metadata(path: Path) -> dict[str, str]:
     try:
         with safe_open(str(path), framework="pt") as f:
