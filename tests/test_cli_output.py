@@ -132,3 +132,15 @@ def test_stdin_to_stdout(tiny_registry: Path, tmp_path: Path) -> None:
     assert r.returncode == 0 and Image.open(tmp_path / "piped.png").size == (48, 40)
     r = subprocess.run([*cmd, "-", "-o", "-", "--json"], input=src.read_bytes(), capture_output=True, timeout=120)
     assert r.returncode == 2 and not r.stdout
+
+
+def test_brackets_in_file_names_and_hints_are_printed_as_they_are(tiny_registry: Path, tmp_path: Path) -> None:
+    """Rich markup would eat `[red]` in a file name and `[cluster]` in a hint."""
+    from deblurcli.cli.main import app
+
+    bad = tmp_path / "shot[red].jpg"
+    bad.write_bytes(b"not a photo")  # fails alone, and its name is printed
+    r = CliRunner().invoke(app, [str(bad)])
+    assert r.exit_code == 1 and "shot[red].jpg" in r.output
+    r = CliRunner().invoke(app, [str(tmp_path / "missing[bold].jpg")])  # a pattern that matches nothing
+    assert r.exit_code == 2 and "missing[bold].jpg" in r.output

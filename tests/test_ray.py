@@ -213,3 +213,11 @@ def test_the_cli_runs_a_folder_on_ray(ray_local, tmp_path: Path) -> None:  # typ
 def test_uris_without_ray_get_a_hint(tmp_path: Path) -> None:
     r = runner.invoke(app, route([str(tmp_path), "-o", "s3://bucket/out"]))
     assert r.exit_code == 2 and "--ray" in r.output
+
+
+def test_without_ray_the_cli_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray.data", None)  # as if Ray Data were not installed
+    r = runner.invoke(app, route([str(tmp_path), "--ray"]))
+    assert r.exit_code == 2 and "deblurcli[cluster]" in r.output

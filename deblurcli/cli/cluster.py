@@ -11,14 +11,12 @@ from .photos import show_results
 
 def run_on_ray(inputs: list[str], output: str | None, naming: NamingOptions, opts: BatchOptions, load_args: dict[str, Any],
                address: str | None, workers: int | None, save_kernel: bool, quiet: bool, as_json: bool) -> None:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise UsageError("--ray needs Ray", "pip install 'deblurcli[cluster]'") from None
     if "-" in inputs or output == "-":
         raise UsageError("--ray reads and writes files: stdin and stdout (`-`) are for one local photo")
-    from ..ray.pipeline import ClusterOptions, run_items
+    from ..ray.pipeline import ClusterOptions, require_ray, run_items
     from ..ray.plan import plan
+
+    require_ray()
 
     items = plan(inputs, output, naming)
     made_by: dict[str, Any] = {}

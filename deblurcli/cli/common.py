@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from ..errors import DeblurError, UsageError
 
@@ -115,9 +116,9 @@ def guarded(fn: F) -> F:
         except DeblurError as e:
             if STATE["debug"]:
                 raise
-            console.print(f"[red]error:[/] {e}")
+            console.print(f"[red]error:[/] {escape(str(e))}")  # a path or a hint may hold [brackets]
             if e.hint:
-                console.print(f"[dim]hint:[/] {e.hint}")
+                console.print(f"[dim]hint:[/] {escape(e.hint)}")
             raise typer.Exit(2 if isinstance(e, UsageError) else 1) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/] — finished outputs are complete; nothing half-written was left")

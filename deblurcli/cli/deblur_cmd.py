@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
 from ..errors import UsageError
@@ -109,7 +110,7 @@ def _run(inputs: list[str], output: str | Path | None, recursive: bool, suffix: 
         restorer = load(**load_args, notes=notes)
         resume_gc()  # start-up is over (cli.main.run paused it)
         for n in notes:
-            console.print(f"[yellow]warning[/] {n}")
+            console.print(f"[yellow]warning[/] {escape(n)}")
     except BaseException:
         reader.close()
         raise

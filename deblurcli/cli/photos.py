@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
 from ..batch import BatchOptions, FileResult, Job, Process, Reader, run_batch
@@ -29,7 +30,7 @@ def make_runner(model, device: str, precision: str, tile: str, overlap: int | No
     notes: list[str] = []
     runner = build(model, device, precision, tile, overlap, batch, cuda_graph, notes)
     for n in notes:
-        console.print(f"[yellow]warning[/] {n}")
+        console.print(f"[yellow]warning[/] {escape(n)}")
     return runner
 
 
@@ -80,12 +81,12 @@ def show_results(results_of: Callable[[Hook, Hook], Iterable[FileResult]], total
             progress.advance(files)
             if lines:
                 where = f" → {res.dest}" if res.status == "done" else f": {res.reason}" if res.reason else ""
-                console.print(f"[{len(results)}/{total}] {res.status} {res.src}{where} ({res.seconds:.1f} s)",
+                console.print(escape(f"[{len(results)}/{total}] {res.status} {res.src}{where} ({res.seconds:.1f} s)"),
                               soft_wrap=True)
             if res.status == "failed" and not lines:
-                progress.console.print(f"[red]failed[/] {res.src}: {res.reason}")
+                progress.console.print(f"[red]failed[/] {escape(f'{res.src}: {res.reason}')}")
             for w in res.warnings:
-                progress.console.print(f"[yellow]warning[/] {_name(res.src)}: {w}")
+                progress.console.print(f"[yellow]warning[/] {escape(f'{_name(res.src)}: {w}')}")
     summarise(results, time.perf_counter() - t0, quiet, as_json, made_by)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
@@ -121,6 +122,6 @@ def summarise(results: list[FileResult], seconds: float, quiet: bool, as_json: b
     console.print(table)
     for r in results:
         if r.status == "failed":
-            console.print(f"  [red]✗[/] {r.src}: {r.reason}")
+            console.print(f"  [red]✗[/] {escape(f'{r.src}: {r.reason}')}")
         elif r.status == "done" and len(results) <= 20:
-            console.print(f"  [green]✓[/] {r.src} → {r.dest}")
+            console.print(f"  [green]✓[/] {escape(f'{r.src} → {r.dest}')}")

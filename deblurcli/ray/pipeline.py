@@ -44,6 +44,15 @@ class ClusterOptions:
     ray_init: dict[str, Any] = field(default_factory=dict)  # more ray.init arguments (a local cluster's num_cpus…)
 
 
+def require_ray() -> None:
+    """A one-line error, not a traceback, where Ray Data (and the pyarrow it brings) is not installed."""
+    try:
+        import pyarrow  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError as e:
+        raise UsageError("batches on Ray need Ray Data", "pip install 'deblurcli[cluster]'") from e
+
+
 def run_item(item: Item, process: Process, opts: BatchOptions) -> FileResult:
     """One planned item on a worker: ``batch.run_one``, with a URI input fetched and URI outputs uploaded."""
     assert item.dest is not None
@@ -176,6 +185,7 @@ def run_items(items: list[Item], *, options: BatchOptions = BatchOptions(), load
               made_by: dict[str, Any] | None = None) -> Iterator[FileResult]:
     """The results of the planned ``items`` (``plan.plan``), one per item as each finishes (settled
     ones first); ``made_by`` is filled with the model, device and cluster, for the summary."""
+    require_ray()
     import ray
     import ray.data
 
