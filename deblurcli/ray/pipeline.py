@@ -136,7 +136,10 @@ class Worker:
         if not ray.get(self.ledger.begin.remote(item.src)):
             return FileResult(item.src, item.dest, "failed", f"its worker died {self.retries + 1} times on it "
                               "(a photo that crashes the decoder, or too little memory for it)")
-        return run_item(item, self.process, self.opts)
+        try:
+            return run_item(item, self.process, self.opts)
+        except Exception as e:  # noqa: BLE001 — a storage fault (credentials, a lost bucket) is this file's
+            return FileResult(item.src, item.dest, "failed", failure(e))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         rows = [_row(self._one(Item(str(s), str(d))), self.info) for s, d in zip(batch["src"], batch["dest"])]
