@@ -398,7 +398,9 @@ def test_a_camera_raw_is_developed_upright_at_16_bits_and_written_as_tiff(tiny_r
     assert r.exit_code == 0, r.output
     out = tifffile.imread(tmp_path / "DSC_0001_deblurred.tif")
     assert out.dtype == np.uint16 and out.shape == (96, 64, 3)
-    r = invoke(str(f), "--format", "jpg", "-q")  # the camera's make and model travel where the format holds EXIF
+    with tifffile.TiffFile(tmp_path / "DSC_0001_deblurred.tif") as t:  # the camera's make and model carried
+        assert t.pages[0].tags["Make"].value == "TestCam" and t.pages[0].tags["Model"].value == "TestCam 1"
+    r = invoke(str(f), "--format", "jpg", "-q")  # and into a JPEG's EXIF
     assert r.exit_code == 0, r.output
     assert Image.open(tmp_path / "DSC_0001_deblurred.jpg").getexif().get(0x010F) == "TestCam"
 

@@ -385,6 +385,7 @@ def _tiff16(photo: Photo, a: np.ndarray, dest: Path) -> None:
         tags.append((34675, "B", len(photo.icc), photo.icc, True))
     if photo.xmp:
         tags.append((700, "B", len(photo.xmp), photo.xmp, True))
+    tags += _ifd0_text_tags(photo)
     photometric = "minisblack" if photo.gray else "rgb"
     extras = ["unassalpha"] if photo.alpha is not None else None
     data = a[..., 0] if a.shape[2] == 1 else a
@@ -394,6 +395,22 @@ def _tiff16(photo: Photo, a: np.ndarray, dest: Path) -> None:
 
 
 EXIF_SUB_IFDS = {0x8769: "Exif", 0x8825: "GPS", 0xA005: "Interop"}
+IFD0_TEXT = (0x010F, 0x0110, 0x0132, 0x013B, 0x8298)  # Make, Model, DateTime, Artist, Copyright
+
+
+def _ifd0_text_tags(photo: Photo) -> list[tuple[int, str, int, str, bool]]:
+    """The camera's make, model and date (and artist, copyright) from the EXIF block, as the plain
+    TIFF tags they are, for the 16-bit TIFF writer; the sub-blocks are left out (with a warning)."""
+    if not photo.exif:
+        return []
+    ex = Image.Exif()
+    ex.load(photo.exif)
+    tags = [(t, "s", 0, str(ex[t]).strip(), True) for t in IFD0_TEXT if t in ex and str(ex[t]).strip()]
+    if set(ex) - set(IFD0_TEXT) - {ORIENTATION}:
+        photo.warnings.append("16-bit TIFF: only the camera's make, model and date of the EXIF are carried")
+    return tags
+
+
 
 
 def _tiff_exif(photo: Photo) -> bytes:
@@ -559,8 +576,6 @@ def write_photo(photo: Photo, dest: str | Path, quality: int = 95, overwrite: bo
         if bits == 16 and fmt == "PNG":
             tmp.write_bytes(_png16(photo, a))
         elif bits == 16:
-            if photo.exif:
-                photo.warnings.append("16-bit TIFF: EXIF block not carried (ICC, XMP and DPI are)")
             _tiff16(photo, a, tmp)
         else:
             with warnings.catch_warnings():
