@@ -148,11 +148,13 @@ def lens_modules(images: list[np.ndarray], modules: int, photos: int, seed: int,
 
 def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
                 adapt_with: "tuple[AdaptConfig, list[np.ndarray]] | None" = None,
-                progress: Callable[[str], None] | None = None, adapt_workers: int = 0) -> Table:
+                progress: Callable[[str], None] | None = None, adapt_workers: int = 0,
+                deconv: nn.Module | None = None) -> Table:
     """Calibrated DPA (the net alone, and followed by the PSF step that `deblur --prior` takes) vs blind
     DPA vs a spatially uniform prior vs PSF-field deconvolution vs input; with ``adapt_with`` (config,
     sharp photos), also the DPA net adapted to each module on those photos, as `deblur calibrate
-    --adapt-images` does (on ``run_cfg``'s device, the pairs made by ``adapt_workers`` processes)."""
+    --adapt-images` does (on ``run_cfg``'s device, the pairs made by ``adapt_workers`` processes); with
+    ``deconv`` (the non-blind net, ``archs.hqs``), also that net given the calibrated PSF field."""
     import copy
 
     from .calibration.adapt import adapt, apply_adapted
@@ -165,6 +167,14 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
              "calibrated DPA + PSF step"]
     adapted_row = f"calibrated DPA, adapted ({adapt_with[0].steps} steps)" if adapt_with else ""
     extra = [adapted_row, adapted_row + " + PSF step"] if adapt_with else []
+    field_row = "PSF field + non-blind net (hqs)"
+    if deconv is not None:
+        from .calibration.noise import value_sigma
+        from .deconv.field import restore_field
+        from .engine.unrolled import UnrolledRunner
+
+        unrolled = UnrolledRunner(deconv, run_cfg)  # type: ignore[arg-type]
+        extra.append(field_row)
     rows: dict[str, list[tuple[float, float]]] = {k: [] for k in names + extra}
     adapted_net = copy.deepcopy(model) if adapt_with else None  # one copy, each module's weights loaded in turn
     for i, mod in enumerate(modules):
@@ -188,6 +198,8 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
             out = runner.restore(blur, prior)
             rows["calibrated DPA"].append(score(out, sharp))
             rows["calibrated DPA + PSF step"].append(score(field_deconvolve(blur, psfs, PSF_STEP_NSR, ref=out), sharp))
+            if deconv is not None:
+                rows[field_row].append(score(restore_field(blur, psfs, unrolled, value_sigma(blur)), sharp))
             if tuned is not None:
                 out = tuned.restore(blur, prior)
                 rows[adapted_row].append(score(out, sharp))

@@ -163,3 +163,25 @@ def test_an_already_sharp_photo_is_not_deconvolved() -> None:
     out = r.restore_photo(photo)
     assert r.last.used == "blind" and any("no camera shake" in w for w in photo.warnings)
     assert _psnr(out, noisy) >= 38
+
+
+def test_a_psf_field_of_one_kernel_deconvolves_as_that_kernel_does() -> None:
+    """``deconv.field.restore_field``: cells cropped with a margin and blended by a partition of unity,
+    so a field whose cells all hold one kernel gives what that kernel gives on the whole photo."""
+    from deblurcli.deconv.field import restore_field
+    from deblurcli.engine.kernel import KernelField
+    from deblurcli.engine.runner import RunConfig
+    from deblurcli.engine.unrolled import UnrolledRunner
+    from deblurcli.models.loader import load_model
+
+    net, _ = load_model("hqs", "deconv")
+    runner = UnrolledRunner(net, RunConfig(device="cpu", precision="fp32", tile=None, tone_sigma=0.0))
+    rng = np.random.default_rng(3)
+    sharp = dead_leaves(rng, 200)
+    k = kernels.motion_kernel(rng, 15, length=9.0)
+    blur = np.clip(convolve(sharp, k), 0, 1).astype(np.float32)
+    whole = runner.restore(blur, KernelField.uniform(kernels.canvas(k, net.cfg.canvas), 0.01))
+    field = restore_field(blur, np.broadcast_to(kernels.canvas(k, 15), (3, 3, 15, 15)).copy(), runner, 0.01)
+    d = np.abs(field - whole)[20:-20, 20:-20]  # a cell's inverse reaches beyond its margin: a little
+    assert d.mean() < 0.5 / 255 and d.max() < 6 / 255
+    assert np.abs(field - sharp).mean() < np.abs(blur - sharp).mean()  # and it does deconvolve

@@ -96,7 +96,8 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         adapt = (acfg, load_photos(adapt_images, acfg)[0]) if adapt_images else None
         with console.status("simulated camera modules …") as st:
             mods = ev.lens_modules(imgs, modules=max(2, len(imgs) // 4), photos=3, seed=7, chart=chart)
-            table = ev.calibration(model, mods, cfg, adapt, lambda s: st.update(s))  # type: ignore[arg-type]
+            deconv = _models([reg.default_for("deconv").id])[reg.default_for("deconv").id][0]
+            table = ev.calibration(model, mods, cfg, adapt, lambda s: st.update(s), deconv=deconv)  # type: ignore[arg-type]
         pair = "a chart" if chart else "a photo"
         report["calibration"] = _print(table, f"calibration with {pair}: {len(mods)} simulated camera modules × 3 photos ({entry.id})")
         report["calibration_pair"] = "chart" if chart else "photo"
