@@ -115,3 +115,14 @@ def test_the_transfer_function_is_centred_as_convolve_centres(shape: tuple[int, 
     k /= k.sum()
     y = np.real(np.fft.ifft2(np.fft.fft2(x) * np.fft.fft2(otf_canvas(k, (48, 48)))))
     assert np.abs(y - convolve(x, k))[8:-8, 8:-8].max() < 1e-5
+
+
+def test_lenspsf_blurs_a_crop_by_the_one_lens_psf_it_returns() -> None:
+    """The non-blind net's lens training pairs: one PSF of a random lens field, applied in linear light."""
+    from deblurcli.synth.degrade import convolve, degrade, to_gamma, to_linear
+
+    rng = np.random.default_rng(5)
+    sharp = rng.random((64, 64, 3)).astype(np.float32)
+    d = degrade(sharp, np.random.default_rng(9), "lenspsf")
+    assert d.kernel is not None and abs(float(d.kernel.sum()) - 1) < 1e-4 and d.kernel.shape[0] % 2 == 1
+    assert np.abs(d.blurred - to_gamma(convolve(to_linear(sharp), d.kernel))).max() < 1e-5

@@ -146,6 +146,7 @@ class Mix:
     motion: float = 0.3
     nonuniform: float = 0.1
     lens: float = 0.25
+    lenspsf: float = 0.0  # one lens PSF per crop (a known kernel: for the non-blind net)
     defocus: float = 0.1
     gaussian: float = 0.05
     sharp: float = 0.1
@@ -155,7 +156,7 @@ class Mix:
     strong_frames: float = 0.0  # the 240 fps clip at full resolution, windows of GoPro strength
 
     def pick(self, rng: np.random.Generator) -> str:
-        names = ("motion", "nonuniform", "lens", "defocus", "gaussian", "sharp", "frames", "wide", "pairs",
+        names = ("motion", "nonuniform", "lens", "lenspsf", "defocus", "gaussian", "sharp", "frames", "wide", "pairs",
                  "strong_frames")
         p = np.array([getattr(self, k) for k in names], np.float64)
         return str(rng.choice(names, p=p / p.sum()))
@@ -220,7 +221,7 @@ class PairSampler:
             return out
         big = size + 2 * MARGIN
         seed = int(rng.integers(2**31))
-        field = LensField.random(rng) if kind == "lens" else None
+        field = LensField.random(rng) if kind in ("lens", "lenspsf") else None
         srcs = [self._source(rng, big) for _ in range(2 if calibration else 1)]
         out = {}
         for j, src in enumerate(srcs):

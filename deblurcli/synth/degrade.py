@@ -17,7 +17,7 @@ import numpy as np
 
 from . import kernels
 
-Kind = Literal["motion", "nonuniform", "defocus", "lens", "gaussian", "sharp"]
+Kind = Literal["motion", "nonuniform", "defocus", "lens", "lenspsf", "gaussian", "sharp"]
 GAMMA = 2.2
 
 
@@ -197,6 +197,10 @@ def degrade(sharp: np.ndarray, rng: np.random.Generator, kind: Kind, field: Lens
         g = int(rng.integers(2, 4))
         psfs = [kernels.motion_kernel(rng, 25) for _ in range(g * g)]
         return _field_degraded(lin, psfs, g)
+    if kind == "lenspsf":  # one PSF of a random lens field at a random place: a crop's lens blur, one kernel
+        field = field or LensField.random(rng)
+        k = field.psf(float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)))
+        return Degraded(to_gamma(convolve(lin, k)), kernel=k, moments=constant_moments(h, w, k))
     if kind == "lens":
         field = field or LensField.random(rng)
         return _field_degraded(lin, lens_psfs(field), field.grid)
