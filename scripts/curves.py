@@ -24,6 +24,11 @@ NOTES = {
     "dpa-compact's -0.09 to +0.19, but 0.0-0.05 dB below the new dpa-lite. It is not shipped: dpa-compact serves "
     "`deblur calibrate`, whose calibration figures were measured on the current weights, and this run had no "
     "calibrated validation.",
+    "hqs-lens": "Stage 2 of hqs (configs/hqs-lens.toml), from the step-9,000 hqs: a quarter of the pairs blurred by one "
+    "PSF of a random lens field. Step 2,500 is shipped as hqs: the best on the foreign sets given the true kernel "
+    "(+4.55 dB mean, from +4.40), and 23.94 dB on the simulated camera modules given the calibrated field (from 23.75).",
+    "dpa-lite-wide-c": "dpa-lite continued from the shipped step 3,000 (lr 1e-4, 1,500 steps planned); stopped at step "
+    "900 to give the CPU to hqs-lens. At step 500 it was at or below the shipped checkpoint on every foreign set.",
     "dpa-lite-wide": "Run b, shipped as dpa-lite (step 3,000): half of the wide blur in sRGB values, highlights 1.5-4×, "
     "fewer linear-light kinds, lr 1e-4. The mean foreign gain rose from +0.16 (step 500) to +0.22 dB (step 3,000), "
     "by about 0.02 dB per 1,000 steps at the end of the cosine. Our own synthetic motion set stayed at +1.5. The darkening "
