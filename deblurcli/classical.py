@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from .synth.degrade import blend_weights, to_gamma, to_linear
+from .synth.degrade import field_cells, to_gamma, to_linear
 from .synth.kernels import otf_canvas
 
 # The noise-to-signal weight of the PSF step after calibrated deblurring (`deblur --prior`): how strongly
@@ -55,20 +55,10 @@ def field_deconvolve(img: np.ndarray, psfs: np.ndarray, nsr: float = 3e-3, ref: 
     """Deconvolve with a (gh, gw, k, k) PSF field: each cell's Wiener result, blended bilinearly. With
     ``ref`` (an estimate of the sharp image, gamma, same shape): each cell's result is the image closest
     to ``ref`` that the cell's PSF turns into ``img`` (``wiener_linear``), a data-consistency step."""
-    gh, gw = psfs.shape[:2]
-    h, w = img.shape[:2]
     lin = to_linear(img)
     rlin = None if ref is None else to_linear(ref)
-    wy, wx = blend_weights(h, 1, gh, 1)[:, :, 0], blend_weights(1, w, 1, gw)[:, 0, :]  # separable: (gh, H), (gw, W)
     out = np.zeros_like(lin)
-    k = psfs.shape[2]
-    for i in range(gh):
-        ys = np.flatnonzero(wy[i])
-        y0, y1 = max(ys[0] - 2 * k, 0), min(ys[-1] + 2 * k + 1, h)
-        for j in range(gw):
-            xs = np.flatnonzero(wx[j])
-            x0, x1 = max(xs[0] - 2 * k, 0), min(xs[-1] + 2 * k + 1, w)
-            r = None if rlin is None else rlin[y0:y1, x0:x1]
-            dec = wiener_linear(lin[y0:y1, x0:x1], psfs[i, j], nsr, r)
-            out[y0:y1, x0:x1] += dec * (wy[i, y0:y1, None] * wx[j, None, x0:x1])[..., None]
+    for i, j, (y0, y1, x0, x1), wt in field_cells(img.shape[0], img.shape[1], psfs.shape[0], psfs.shape[1], 2 * psfs.shape[2]):
+        r = None if rlin is None else rlin[y0:y1, x0:x1]
+        out[y0:y1, x0:x1] += wiener_linear(lin[y0:y1, x0:x1], psfs[i, j], nsr, r) * wt[..., None]
     return np.clip(to_gamma(np.clip(out, 0, 1)), 0, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 
 import click
 import typer
@@ -21,9 +22,7 @@ class DefaultGroup(TyperGroup):
     default = "deblur"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in TOP_LEVEL:
-            args = [self.default, *args]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, route(args, self.commands))
 
 
 class DefaultCommand(TyperCommand):
@@ -81,10 +80,11 @@ COMMANDS = {"deblur", "demo", "train", "weights", "calibrate", "chart", "defocus
 PHOTO_COMMANDS = {"deblur", "defocus", "demo"}  # the commands that restore through photos.make_runner
 
 
-def route(argv: list[str]) -> list[str]:
-    """The command a command line runs first (for the start-up choices of ``run``)."""
-    if argv and argv[0] not in COMMANDS and argv[0] not in TOP_LEVEL:
-        return ["deblur", *argv]
+def route(argv: list[str], commands: Collection[str] = COMMANDS) -> list[str]:
+    """``argv`` with the default command named first when it names no command and no top-level option:
+    ``DefaultGroup``'s rule, and how ``run`` knows which command starts before click parses."""
+    if argv and argv[0] not in commands and argv[0] not in TOP_LEVEL:
+        return [DefaultGroup.default, *argv]
     return argv
 
 

@@ -10,25 +10,16 @@ import numpy as np
 
 from ..engine.kernel import KernelField
 from ..engine.unrolled import UnrolledRunner
-from ..synth.degrade import blend_weights
+from ..synth.degrade import field_cells
 from .psf import to_canvas
 
 
 def restore_field(rgb: np.ndarray, psfs: np.ndarray, runner: UnrolledRunner, sigma: float) -> np.ndarray:
     """``rgb`` (H×W×3 in [0, 1]) deconvolved by the PSF field ``psfs`` (gh, gw, k, k) with noise ``sigma``."""
-    gh, gw = psfs.shape[:2]
-    h, w = rgb.shape[:2]
-    wy, wx = blend_weights(h, 1, gh, 1)[:, :, 0], blend_weights(1, w, 1, gw)[:, 0, :]  # separable: (gh, H), (gw, W)
     canvas = runner.net.cfg.canvas
     m = max(3 * psfs.shape[2], 2 * runner.net.cfg.pad)  # margin: the blur, and its inverse, reach beyond the cell
     out = np.zeros(rgb.shape, np.float32)
-    for i in range(gh):
-        ys = np.flatnonzero(wy[i])
-        y0, y1 = max(ys[0] - m, 0), min(ys[-1] + m + 1, h)
-        for j in range(gw):
-            xs = np.flatnonzero(wx[j])
-            x0, x1 = max(xs[0] - m, 0), min(xs[-1] + m + 1, w)
-            k = to_canvas(psfs[i, j], canvas)
-            dec = runner.restore(np.ascontiguousarray(rgb[y0:y1, x0:x1]), KernelField.uniform(k, sigma))
-            out[y0:y1, x0:x1] += dec * (wy[i, y0:y1, None] * wx[j, None, x0:x1])[..., None]
+    for i, j, (y0, y1, x0, x1), wt in field_cells(rgb.shape[0], rgb.shape[1], psfs.shape[0], psfs.shape[1], m):
+        field = KernelField.uniform(to_canvas(psfs[i, j], canvas), sigma)
+        out[y0:y1, x0:x1] += runner.restore(np.ascontiguousarray(rgb[y0:y1, x0:x1]), field) * wt[..., None]
     return np.clip(out, 0, 1)

@@ -215,11 +215,7 @@ def _read(path: Path, max_megapixels: float) -> Photo:
         return read_raw(path, max_megapixels)
     im = _open(path)
     with im:
-        w, h = im.size
-        if w * h / 1e6 > max_megapixels:
-            raise InputError(f"{path}: {w}×{h} is {w * h / 1e6:.0f} MP, above the {max_megapixels:g} MP limit",
-                             "raise it with --max-megapixels if you have the memory")
-        check_memory(path, w * h)
+        check_size(path, *im.size, max_megapixels)
         fmt = im.format or "PNG"
         notes: list[str] = []
         frames = int(getattr(im, "n_frames", 1) or 1)
@@ -297,6 +293,14 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def check_size(path: Path, w: int, h: int, max_megapixels: float) -> None:
+    """Refuse, before decoding, a photo above ``max_megapixels`` or beyond the free memory."""
+    if w * h / 1e6 > max_megapixels:
+        raise InputError(f"{path}: {w}×{h} is {w * h / 1e6:.0f} MP, above the {max_megapixels:g} MP limit",
+                         "raise it with --max-megapixels if you have the memory")
+    check_memory(path, w * h)
 
 
 def check_memory(path: Path, pixels: int) -> None:

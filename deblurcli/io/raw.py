@@ -23,7 +23,6 @@ RAW_EXTS = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr
             ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".mef", ".mos", ".kdc", ".dcr", ".rwl")
 # LibRaw's flip code → the EXIF orientation it stands for (the sensor's frame, for calibrated priors).
 _FLIP_TO_EXIF = {0: 1, 3: 3, 5: 8, 6: 6}
-_EXIF_KEEP = (0x010F, 0x0110, 0x0132, 0x013B, 0x8298)  # Make, Model, DateTime, Artist, Copyright (IFD0)
 
 
 def is_raw(path: Path) -> bool:
@@ -36,11 +35,13 @@ def _exif(path: Path, notes: list[str]) -> bytes | None:
     None, with a note, for the formats that are not TIFFs (CR3, RAF…)."""
     import tifffile
 
+    from .images import IFD0_TEXT
+
     try:
         with tifffile.TiffFile(path) as t:
             tags = t.pages[0].tags
             out = Image.Exif()
-            for code in _EXIF_KEEP:
+            for code in IFD0_TEXT:
                 if code in tags and isinstance(tags[code].value, str) and tags[code].value.strip():
                     out[code] = tags[code].value.strip()
             return out.tobytes() if len(out) else None
@@ -51,7 +52,7 @@ def _exif(path: Path, notes: list[str]) -> bytes | None:
 
 def read_raw(path: Path, max_megapixels: float) -> "Photo":  # type: ignore[name-defined]  # noqa: F821
     """A RAW file developed as the module says, as a 16-bit upright ``Photo``."""
-    from .images import Photo, check_memory
+    from .images import Photo, check_size
 
     try:
         import rawpy
@@ -62,11 +63,7 @@ def read_raw(path: Path, max_megapixels: float) -> "Photo":  # type: ignore[name
     notes: list[str] = []
     try:
         with rawpy.imread(str(path)) as raw:
-            w, h = raw.sizes.width, raw.sizes.height
-            if w * h / 1e6 > max_megapixels:
-                raise InputError(f"{path}: {w}×{h} is {w * h / 1e6:.0f} MP, above the {max_megapixels:g} MP limit",
-                                 "raise it with --max-megapixels if you have the memory")
-            check_memory(path, w * h)
+            check_size(path, raw.sizes.width, raw.sizes.height, max_megapixels)
             flip = int(raw.sizes.flip)
             rgb = raw.postprocess(output_bps=16, use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB, gamma=(2.4, 12.92))
     except (rawpy.LibRawError, OSError) as e:

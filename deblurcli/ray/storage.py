@@ -6,7 +6,6 @@ filesystem gets a hidden temporary name renamed into place, so no reader ever se
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import uuid
@@ -15,7 +14,7 @@ from typing import Any
 
 from ..batch import is_our_output
 from ..errors import InputError, OutputExistsError
-from ..io.images import INPUT_EXTS
+from ..io.images import INPUT_EXTS, part_name
 
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _CHUNK = 1 << 20
@@ -103,7 +102,7 @@ def upload(local: Path, uri: str, overwrite: bool) -> None:
         raise OutputExistsError(f"output {uri} exists")
     parent = str(PurePosixPath(path).parent)
     atomic_rename = fs.type_name == "local"
-    target = f"{parent}/.{PurePosixPath(path).name[:80]}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part" if atomic_rename else path
+    target = f"{parent}/{part_name(Path(path))}{uuid.uuid4().hex[:8]}.part" if atomic_rename else path  # as write_photo names it
     try:
         fs.create_dir(parent, recursive=True)
         with open(local, "rb") as src, fs.open_output_stream(target) as dst:

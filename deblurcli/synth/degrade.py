@@ -8,6 +8,8 @@ always the per-pixel second moments of the local PSF (H×W×3, px²: the DPE Net
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import functools
 from dataclasses import dataclass
 from typing import Literal
@@ -114,6 +116,20 @@ def blend_weights(h: int, w: int, gh: int, gw: int, box: tuple[int, int, int, in
     y0, y1, x0, x1 = box or (0, h, 0, w)
     wy, wx = axis(y0, y1, h, gh), axis(x0, x1, w, gw)
     return (wy[:, None, :, None] * wx[None, :, None, :]).reshape(gh * gw, y1 - y0, x1 - x0)
+
+
+def field_cells(h: int, w: int, gh: int, gw: int, margin: int) -> Iterator[tuple[int, int, tuple[int, int, int, int], np.ndarray]]:
+    """The cells of a gh×gw PSF field over an h×w image, for deconvolving cell by cell: (i, j, the
+    region (y0, y1, x0, x1) where cell (i, j)'s weight is non-zero plus ``margin``, that region's
+    bilinear weight, ``blend_weights``'s partition of unity)."""
+    wy, wx = blend_weights(h, 1, gh, 1)[:, :, 0], blend_weights(1, w, 1, gw)[:, 0, :]  # separable: (gh, H), (gw, W)
+    for i in range(gh):
+        ys = np.flatnonzero(wy[i])
+        y0, y1 = max(ys[0] - margin, 0), min(ys[-1] + margin + 1, h)
+        for j in range(gw):
+            xs = np.flatnonzero(wx[j])
+            x0, x1 = max(xs[0] - margin, 0), min(xs[-1] + margin + 1, w)
+            yield i, j, (y0, y1, x0, x1), wy[i, y0:y1, None] * wx[j, None, x0:x1]
 
 
 def field_blur(lin: np.ndarray, psfs: list[np.ndarray], gh: int, gw: int, wts: np.ndarray | None = None) -> np.ndarray:
