@@ -85,6 +85,21 @@ def test_settled_items_follow_the_local_rules(tmp_path: Path) -> None:
     assert settled == [] and len(todo) == 2
 
 
+def test_existing_outputs_are_found_by_one_listing_per_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deblurcli.ray import storage
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.png").write_bytes(b"1")
+    (tmp_path / "a" / "y.png").mkdir()  # a folder of that name is not an output
+    base = f"file://{tmp_path}"
+    targets = [f"{base}/a/x.png", f"{base}/a/y.png", f"{base}/a/z.png", f"{base}/missing/x.png"]
+    calls: list[str] = []
+    real = storage._fs
+    monkeypatch.setattr(storage, "_fs", lambda uri: (calls.append(uri), real(uri))[1])
+    assert storage.existing(targets) == {f"{base}/a/x.png"}
+    assert sorted(calls) == [f"{base}/a", f"{base}/missing"]
+
+
 def test_upload_keeps_an_existing_object_and_leaves_no_temporary(tmp_path: Path) -> None:
     src = tmp_path / "a.png"
     src.write_bytes(b"new")

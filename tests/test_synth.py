@@ -126,3 +126,40 @@ def test_lenspsf_blurs_a_crop_by_the_one_lens_psf_it_returns() -> None:
     d = degrade(sharp, np.random.default_rng(9), "lenspsf")
     assert d.kernel is not None and abs(float(d.kernel.sum()) - 1) < 1e-4 and d.kernel.shape[0] % 2 == 1
     assert np.abs(d.blurred - to_gamma(convolve(to_linear(sharp), d.kernel))).max() < 1e-5
+
+
+def test_wide_est_blurs_by_the_true_kernel_and_hands_the_net_the_aligned_estimate(tmp_path) -> None:
+    """Training on our estimator's errors: the pair is blurred by the bank's true kernel, the net is given
+    the estimate, moved back by the shift that best matches it to the truth; unusable estimates are
+    never drawn."""
+    from deblurcli.synth.data import KernelBank
+
+    true = kernels.canvas(kernels.motion_kernel(np.random.default_rng(2), 21), 75)
+    est = np.roll(true, (3, -2), (0, 1)) * 0.9 + 0.1 * kernels.canvas(kernels.gaussian_kernel(2.0, 2.0, 0.0), 75)
+    junk = kernels.canvas(kernels.delta(1), 75)
+    np.savez(tmp_path / "bank.npz", true=np.stack([true, junk]), est=np.stack([est, junk]), ok=np.array([True, False]),
+             confidence=np.array([0.9, 0.2], np.float32), similarity=np.array([0.8, 0.0], np.float32))
+    bank = KernelBank(tmp_path / "bank.npz")
+    assert len(bank) == 1
+    rng = np.random.default_rng(0)
+    img = rng.random((200, 200, 3)).astype(np.float32)
+    only = Mix(motion=0, nonuniform=0, lens=0, defocus=0, gaussian=0, sharp=0, frames=0, wide_est=1)
+    s = PairSampler([img], None, only, dead_leaves_p=0.0, bank=bank).sample(np.random.default_rng(1), 64)
+    k_true, k_given = bank.pairs[0]
+    assert k_true.shape[0] < 75 and abs(float(k_true.sum()) - 1) < 1e-4  # cropped to its support
+    assert np.array_equal(s["kernel"], k_given)
+    # the shift is undone: the estimate's strong part lies on the true kernel again
+    assert float((k_given * true).sum()) > 0.8 * float((true * true).sum())
+    with pytest.raises(ValueError, match="kernel bank"):
+        PairSampler([img], None, only, dead_leaves_p=0.0).sample(np.random.default_rng(1), 64)
+
+
+def test_kernel_bank_without_usable_estimates_is_refused(tmp_path) -> None:
+    from deblurcli.synth.data import KernelBank
+
+    z = np.zeros((1, 75, 75), np.float32)
+    np.savez(tmp_path / "b.npz", true=z, est=z, ok=np.array([False]))
+    with pytest.raises(ValueError, match="no usable"):
+        KernelBank(tmp_path / "b.npz")
+    with pytest.raises(FileNotFoundError, match="kernel_error_bank"):
+        KernelBank(tmp_path / "none.npz")

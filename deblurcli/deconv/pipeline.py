@@ -13,7 +13,7 @@ import numpy as np
 from ..calibration.noise import value_sigma
 from ..engine.kernel import KernelField
 from ..engine.unrolled import UnrolledRunner
-from .estimate import EstimateConfig, estimate
+from .estimate import EstimateConfig, KernelEstimate, estimate
 from .psf import crop_support, to_canvas
 
 Progress = Callable[[int, int], None]
@@ -49,11 +49,13 @@ class KernelDeconvolver:
         return self._runners[tone]
 
     def restore(self, rgb: np.ndarray, kernel: np.ndarray | None = None, progress: Progress | None = None,
-                warnings: list[str] | None = None) -> KernelResult:
+                warnings: list[str] | None = None, estimated: KernelEstimate | None = None) -> KernelResult:
+        """``kernel``: the user's (no estimate); ``estimated``: an estimate of this photo made before
+        (``deconv.cached``), used as this would have estimated it."""
         conf = None
         t0 = time.perf_counter()
         if kernel is None:
-            est = estimate(rgb, self.est_cfg)
+            est = estimated if estimated is not None else estimate(rgb, self.est_cfg)
             conf, kernel = est.confidence, est.kernel
             if not est.ok and self.blind is not None:
                 if warnings is not None and not est.is_shake:

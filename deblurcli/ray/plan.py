@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from ..batch import BatchOptions, FileResult, Job, NamingOptions, expand, output_name, plan_jobs, settled_before_work, triage
 from ..errors import UsageError
-from .storage import exists, is_uri, join, list_images
+from .storage import existing, is_uri, join, list_images
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ def settle(items: list[Item], opts: BatchOptions) -> tuple[list[FileResult], lis
     settled, todo_jobs = triage([Job(Path(i.src), None if i.dest is None else Path(i.dest), i.error) for i in local], opts)
     todo = [Item(str(j.src), str(j.dest)) for j in todo_jobs]
     is_local = set(local)
-    for i in items:
-        if i in is_local:
-            continue
-        res = settled_before_work(i.src, i.dest, i.error, lambda: i.dest is not None and exists(i.dest), opts)
+    remote = [i for i in items if i not in is_local]
+    there = existing([i.dest for i in remote if i.dest is not None and i.error is None])
+    for i in remote:
+        res = settled_before_work(i.src, i.dest, i.error, lambda: i.dest in there, opts)
         if res is not None:
             settled.append(res)
         else:

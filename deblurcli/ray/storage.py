@@ -51,6 +51,26 @@ def exists(target: str) -> bool:
     return _kind(target) == "file" if is_uri(target) else Path(target).is_file()
 
 
+def existing(targets: list[str]) -> set[str]:
+    """Which of ``targets`` (URIs) name a file now, by one listing per folder rather than one request
+    per file (planning a batch into a bucket of thousands of outputs)."""
+    import pyarrow.fs as pafs
+
+    by_folder: dict[str, set[str]] = {}
+    for t in targets:
+        by_folder.setdefault(t.rsplit("/", 1)[0], set()).add(t)
+    found: set[str] = set()
+    for folder, names in by_folder.items():
+        fs, base = _fs(folder)
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(base, recursive=False, allow_not_found=True))
+        except OSError as e:
+            raise InputError(f"{folder}: {e}", "check the URI and its credentials") from e
+        files = {PurePosixPath(i.path).name for i in infos if i.type == pafs.FileType.File}
+        found |= {t for t in names if t.rsplit("/", 1)[1] in files}
+    return found
+
+
 def join(base: str, *parts: str) -> str:
     """``base`` (a URI or a local path) with ``parts`` appended, ``/``-separated (empty parts dropped)."""
     return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts if p and p != ".")])

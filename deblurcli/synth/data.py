@@ -154,15 +154,51 @@ class Mix:
     wide: float = 0.0  # the wide distribution: kernel families to 75 px, sRGB/linear/tone-curve blur
     pairs: float = 0.0  # real GoPro pairs, GOPR0372 frames 47-89
     strong_frames: float = 0.0  # the 240 fps clip at full resolution, windows of GoPro strength
+    wide_est: float = 0.0  # as wide, by a kernel of the estimate bank; the net is given its blind estimate
 
     def pick(self, rng: np.random.Generator) -> str:
         names = ("motion", "nonuniform", "lens", "lenspsf", "defocus", "gaussian", "sharp", "frames", "wide", "pairs",
-                 "strong_frames")
+                 "strong_frames", "wide_est")
         p = np.array([getattr(self, k) for k in names], np.float64)
         return str(rng.choice(names, p=p / p.sum()))
 
 
 MARGIN = 24  # blur a larger crop, keep the centre: no border effects in the target
+
+
+class KernelBank:
+    """(true kernel, our estimator's estimate of it) pairs made on training photos
+    (``scripts/kernel_error_bank.py``), only those `deblur --method kernel` would use (confident and a
+    shake). Each estimate is moved by the integer shift that best matches it to its true kernel: a blind
+    estimate's position is arbitrary (results are scored after the best shift), and a shifted output
+    would teach the net to blur."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise FileNotFoundError(f"no kernel bank at {path}: make one with scripts/kernel_error_bank.py")
+        with np.load(path) as z:
+            ok = z["ok"]
+            true, est = z["true"][ok], z["est"][ok]
+        if not len(true):
+            raise ValueError(f"the kernel bank {path} has no usable estimate")
+        self.pairs = [(self._support(t), self._aligned(e, t)) for t, e in zip(true, est)]
+
+    @staticmethod
+    def _support(k: np.ndarray) -> np.ndarray:
+        c, r = k.shape[0] // 2, kernels.support_radius(k)
+        return np.ascontiguousarray(k[c - r : c + r + 1, c - r : c + r + 1])
+
+    @staticmethod
+    def _aligned(est: np.ndarray, true: np.ndarray, reach: int = 4) -> np.ndarray:
+        shifts = [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
+        best = max(shifts, key=lambda d: float((np.roll(est, d, (0, 1)) * true).sum()))
+        return np.ascontiguousarray(np.roll(est, best, (0, 1)))
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return self.pairs[int(rng.integers(len(self.pairs)))]
 
 
 class PairSampler:
@@ -171,18 +207,20 @@ class PairSampler:
     shares the blur field (the camera module's calibration pair in the distortion-prior set-up)."""
 
     def __init__(self, images: list[np.ndarray], frames: Frames | None, mix: Mix, dead_leaves_p: float = 0.15,
-                 pairs: RealPairs | None = None, strong: Frames | None = None) -> None:
+                 pairs: RealPairs | None = None, strong: Frames | None = None, bank: KernelBank | None = None) -> None:
         self.images, self.frames, self.mix, self.dead_leaves_p = images, frames, mix, dead_leaves_p
-        self.pairs, self.strong = pairs, strong
+        self.pairs, self.strong, self.bank = pairs, strong, bank
 
     def _source(self, rng: np.random.Generator, size: int) -> np.ndarray:
         if rng.random() < self.dead_leaves_p:
             return dead_leaves(rng, size)
         return augment(random_crop(self.images[int(rng.integers(len(self.images)))], rng, size), rng)
 
-    def _wide(self, rng: np.random.Generator, size: int, calibration: bool) -> dict[str, np.ndarray]:
-        """One kernel of the wide distribution, one tone domain, for the photo and its calibration pair."""
-        k = kernels.wide_kernel(rng)
+    def _wide(self, rng: np.random.Generator, size: int, calibration: bool,
+              pair: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """One kernel of the wide distribution (or ``pair``'s true kernel, the net then given its
+        estimate), one tone domain, for the photo and its calibration pair."""
+        k = kernels.wide_kernel(rng) if pair is None else pair[0]
         gamma = tone_exponent(rng)
         m = k.shape[0] // 2 + 2
         out: dict[str, np.ndarray] = {}
@@ -192,7 +230,7 @@ class PairSampler:
             out[pre + "blur"] = wide_sensor(wide_blur(src, k, rng, gamma)[c, c], rng)
             out[pre + "sharp"] = np.ascontiguousarray(src[c, c])
         out["moments"] = constant_moments(size, size, k)
-        out["kernel"] = k
+        out["kernel"] = k if pair is None else pair[1]
         return out
 
     def sample(self, rng: np.random.Generator, size: int, calibration: bool = False) -> dict[str, np.ndarray]:
@@ -201,6 +239,10 @@ class PairSampler:
             kind = "motion"
         if kind == "pairs" and self.pairs is None:
             kind = "wide"
+        if kind == "wide_est":
+            if self.bank is None:
+                raise ValueError("the mix has wide_est but no kernel bank was given (kernel_bank in the config)")
+            return self._wide(rng, size, calibration, self.bank.sample(rng))
         if kind == "wide":
             return self._wide(rng, size, calibration)
         if kind == "pairs":  # real blur, already noisy and JPEG'd by the camera: no sensor step

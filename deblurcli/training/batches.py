@@ -12,7 +12,8 @@ from torch.utils.data import DataLoader, IterableDataset
 from .. import archs
 from ..archs import ARCHS
 from ..synth import kernels
-from ..synth.data import FRAMES_DIR, PAIRS_DIR, STRONG_WINDOWS, Frames, PairSampler, RealPairs, load_images
+from ..synth.data import (FRAMES_DIR, PAIRS_DIR, STRONG_WINDOWS, Frames, KernelBank, PairSampler, RealPairs, cache_dir,
+                          load_images)
 from ..calibration.noise import value_sigma
 from .config import TrainConfig
 
@@ -35,7 +36,9 @@ class BatchStream(IterableDataset):
             frames = Frames(self.root) if FRAMES_DIR in data and mix.frames > 0 else None
             strong = Frames(self.root, scale=1.0, windows=STRONG_WINDOWS) if FRAMES_DIR in data and mix.strong_frames > 0 else None
             pairs = RealPairs(self.root) if PAIRS_DIR in data and mix.pairs > 0 else None
-            self.sampler = PairSampler(load_images(self.root, dirs), frames, mix, self.cfg.dead_leaves, pairs, strong)
+            bank = KernelBank(Path(self.cfg.kernel_bank).expanduser() if self.cfg.kernel_bank
+                              else cache_dir() / "kernel_bank.npz") if mix.wide_est > 0 else None
+            self.sampler = PairSampler(load_images(self.root, dirs), frames, mix, self.cfg.dead_leaves, pairs, strong, bank)
         return self.sampler
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:
@@ -53,7 +56,7 @@ class BatchStream(IterableDataset):
                 out["moments_ok"] = torch.tensor([float("moments" in it) for it in items])
         if ARCHS[self.cfg.arch].takes_kernel:  # the PSF on its canvas, and the noise level as estimated
             if any("kernel" not in it for it in items):
-                raise ValueError(f"{self.cfg.arch} trains on blur with a known kernel: mix only wide, motion, gaussian, sharp")
+                raise ValueError(f"{self.cfg.arch} trains on blur with a known kernel: mix only wide, wide_est, motion, gaussian, lenspsf, sharp")
             side = archs.config_from_dict(self.cfg.arch, self.cfg.hparams).canvas  # the net's kernel canvas
             out["kernel"] = _to_tensor([kernels.canvas(it["kernel"], side) for it in items])
             out["sigma"] = torch.tensor([[value_sigma(it["blur"])] for it in items])

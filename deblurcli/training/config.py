@@ -45,6 +45,9 @@ class TrainConfig:
     val_kinds: tuple[str, ...] = ("motion", "lens", "defocus", "sharp", "frames")
     mix: Mix = Mix()
     dead_leaves: float = 0.15
+    # The (true, estimated) kernel bank of mix.wide_est (scripts/kernel_error_bank.py); "" = the default
+    # path, $DEBLUR_CACHE/kernel_bank.npz.
+    kernel_bank: str = ""
     map_degrade_after: int = -1  # svbr: from this step on, feed estimator-like degraded maps
     map_scale_jitter: float = 0.0  # svbr: degraded maps are also scaled by exp(U(-j, j)) (estimator bias)
     prior_aux: float = 0.0  # dpa: weight of the loss that makes 3 prior channels predict the PSF's moments

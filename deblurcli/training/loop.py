@@ -24,7 +24,7 @@ from .batches import loader
 from .config import TrainConfig, to_dict
 from .gan import Adversary
 from .steps import STEPS
-from .validate import validate
+from .validate import EST, validate
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -44,10 +44,10 @@ def git_commit() -> str:
 
 def headline(arch: str, metrics: dict[str, dict[str, float]]) -> float:
     """Mean PSNR gain over the input on the foreign sets when the run scores any (the numbers that
-    decide), else on the kinds the model is meant for (selects ``best.pt``); for the blur-map estimator, how much lower its radius error is than the edge-based estimator's."""
+    decide; a non-blind net's ``<set>/est`` too), else on the kinds the model is meant for (selects ``best.pt``); for the blur-map estimator, how much lower its radius error is than the edge-based estimator's."""
     if arch == "blurmap":
         return metrics["defocus"]["mae_edge"] - metrics["defocus"]["mae"]
-    picked = [k for k in metrics if foreign.is_foreign(k)] or [k for k in metrics if k != "sharp"]
+    picked = [k for k in metrics if foreign.is_foreign(k.removesuffix(EST))] or [k for k in metrics if k != "sharp"]
     gains = [metrics[k]["psnr"] - metrics[k]["psnr_input"] for k in picked]
     return sum(gains) / max(len(gains), 1)
 

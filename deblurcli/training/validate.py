@@ -94,21 +94,41 @@ def _foreign_input(kind: str) -> np.ndarray:
     return np.mean([aligned_scores(blur, sharp) for blur, sharp, _ in _foreign_items(kind)], 0)
 
 
+EST = "/est"  # a foreign set's suffix: the non-blind net given our estimator's kernels, not the true ones
+
+
+@functools.lru_cache(maxsize=8)
+def _estimated(kind: str) -> dict[int, np.ndarray]:
+    """{item: estimated kernel} of the foreign set's photos that `--method kernel` sends to the non-blind
+    net (a confident shake), from ``deconv.cached`` (computed there once, about 5 s a photo)."""
+    from ..deconv.cached import foreign_estimates
+
+    ests = foreign_estimates(kind, foreign.build(kind), 12)
+    return {i: e.kernel for i, e in enumerate(ests) if e.ok}
+
+
 @torch.inference_mode()
 def validate_foreign(model: nn.Module, kind: str, bf16: bool = True) -> dict[str, float]:
-    """A foreign set (``synth.foreign``), blind (a non-blind net: given the true kernel), scored after
-    the best shift within ±10 px; with the mean-level shift (1/255) of the output and of the input."""
+    """A foreign set (``synth.foreign``), blind (a non-blind net: given the true kernel; for
+    ``<set>/est``, given the estimate, on the photos that get one), scored after the best shift within
+    ±10 px; with the mean-level shift (1/255) of the output and of the input."""
     dev = _device(model)
-    out = []
-    for blur, sharp, extra in _foreign_items(kind):
+    base, est = (kind[: -len(EST)], True) if kind.endswith(EST) else (kind, False)
+    given = _estimated(base) if est else {}
+    out, inp = [], []
+    for j, (blur, sharp, extra) in enumerate(_foreign_items(base)):
         kw = {}
-        if getattr(model, "cond", None) == "kernel":  # the true kernel, on this net's canvas
-            k = torch.from_numpy(kernels.canvas(extra["kernel"], model.cfg.canvas))[None, None]
+        if est and j not in given:
+            continue
+        if getattr(model, "cond", None) == "kernel":  # the true (or estimated) kernel, on this net's canvas
+            k = torch.from_numpy(kernels.canvas(given[j] if est else extra["kernel"], model.cfg.canvas))[None, None]
             kw = {"kernel": k.to(dev), "sigma": extra["sigma"].to(dev)}
         with _autocast(dev, bf16):
             y = model(blur.to(dev), **kw).float().clamp(0, 1).cpu()
         out.append(aligned_scores(y, sharp))
-    o, i = np.mean(out, 0), _foreign_input(kind)
+        if est:
+            inp.append(aligned_scores(blur, sharp))
+    o, i = np.mean(out, 0), (np.mean(inp, 0) if est else _foreign_input(kind))
     return {"psnr": float(o[0]), "ssim": float(o[1]), "level_255": float(o[2]),
             "psnr_input": float(i[0]), "ssim_input": float(i[1]), "level_255_input": float(i[2])}
 
@@ -124,9 +144,11 @@ def validate(model: nn.Module, arch: str, kinds: tuple[str, ...], n: int, size: 
     for kind in kinds:
         if ARCHS[arch].takes_blur_map and kind != "defocus":
             continue
-        if ARCHS[arch].takes_kernel and not (foreign.is_foreign(kind) and kind != "gopro"):
-            continue  # a non-blind net is scored where the true kernel is known
-        if foreign.is_foreign(kind):
+        if kind.endswith(EST) and not ARCHS[arch].takes_kernel:
+            continue
+        if ARCHS[arch].takes_kernel and not (foreign.is_foreign(kind.removesuffix(EST)) and kind != "gopro"):
+            continue  # a non-blind net is scored where the true kernel is known, or with an estimate
+        if foreign.is_foreign(kind.removesuffix(EST)):
             res[kind] = validate_foreign(model, kind, bf16)
             continue
         data = valset.load(kind, n=n, size=size)
