@@ -198,7 +198,13 @@ class KernelBank:
         return len(self.pairs)
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        return self.pairs[int(rng.integers(len(self.pairs)))]
+        """One pair, both turned by the same multiple of 90° and maybe mirrored (8 variants of each)."""
+        t, e = self.pairs[int(rng.integers(len(self.pairs)))]
+        r, flip = int(rng.integers(4)), bool(rng.random() < 0.5)
+        t, e = np.rot90(t, r), np.rot90(e, r)
+        if flip:
+            t, e = t[:, ::-1], e[:, ::-1]
+        return np.ascontiguousarray(t), np.ascontiguousarray(e)
 
 
 class PairSampler:
