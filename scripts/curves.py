@@ -27,6 +27,14 @@ NOTES = {
     "hqs-lens": "Stage 2 of hqs (configs/hqs-lens.toml), from the step-9,000 hqs: a quarter of the pairs blurred by one "
     "PSF of a random lens field. Step 2,500 is shipped as hqs: the best on the foreign sets given the true kernel "
     "(+4.55 dB mean, from +4.40), and 23.94 dB on the simulated camera modules given the calibrated field (from 23.75).",
+    "hqs-est": "Stage 3 of hqs, tried and not shipped (configs/hqs-est.toml): from the shipped hqs, 40% of the pairs "
+    "blurred by a kernel of the estimate bank (scripts/kernel_error_bank.py: 140 estimates our estimator made on training "
+    "photos, 107 usable), the net given the estimate instead of the true kernel. `/est` columns: the foreign sets given "
+    "our estimator's kernels, on the photos `--method kernel` sends to hqs. The shipped hqs scores +2.97 / +2.53 / +0.36 "
+    "there (+5.48 / +5.17 / +2.99 given the true kernel). By step 1,000 the estimated-kernel gains had not moved "
+    "(+2.89 / +2.55 / +0.42) while the true-kernel gains fell by 0.2-0.4 dB, so the run was stopped: the estimates' "
+    "errors are wrong shapes (streaks, missing pieces) that an image prior cannot undo, and the estimator, not the "
+    "net's tolerance, is what to improve.",
     "dpa-lite-wide-c": "dpa-lite continued from the shipped step 3,000 (lr 1e-4, 1,500 steps planned); stopped at step "
     "900 to give the CPU to hqs-lens. At step 500 it was at or below the shipped checkpoint on every foreign set.",
     "dpa-lite-wide": "Run b, shipped as dpa-lite (step 3,000): half of the wide blur in sRGB values, highlights 1.5-4×, "

@@ -43,6 +43,13 @@ VARIANTS: dict[str, EstimateConfig] = {
     "gamma400": replace(BASE, gamma=400.0),
     "cut05": replace(BASE, cut=0.05),
     "cut15": replace(BASE, cut=0.15),
+    "pg30": replace(BASE, k_iters=30, l1=0.0),
+    "pg30-l1": replace(BASE, k_iters=30, l1=0.05),
+    "pg30-l1-cut05": replace(BASE, k_iters=30, l1=0.05, cut=0.05),
+    "pg30-l1-last3": replace(BASE, k_iters=30, l1=0.05, k_iters_levels=3),
+    "pg15-l1": replace(BASE, k_iters=15, l1=0.05),
+    "pg30-l2": replace(BASE, k_iters=30, l1=0.02),
+    "pg30-l10": replace(BASE, k_iters=30, l1=0.10),
 }
 
 

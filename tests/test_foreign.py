@@ -16,10 +16,12 @@ from deblurcli.errors import UsageError, WeightsError
 
 from .conftest import perturb
 
-from deblurcli.models.foreign import _torchvision_stand_in  # noqa: E402
+from deblurcli.models.foreign import _spandrel  # noqa: E402
 
-_torchvision_stand_in()  # where torchvision is absent (the CPU torch here), as the loader does
-pytest.importorskip("spandrel")  # installed with --no-deps beside the CPU torch (see the README)
+try:  # imported as the loader imports it, with a torchvision stand-in where there is none
+    _spandrel()
+except WeightsError:  # spandrel is installed with --no-deps beside the CPU torch (see the README)
+    pytest.skip("spandrel is not installed", allow_module_level=True)
 from spandrel.architectures.Compact import Compact  # noqa: E402
 from spandrel.architectures.DnCNN import DnCNN  # noqa: E402
 from spandrel.architectures.FFTformer import FFTformer  # noqa: E402
@@ -105,6 +107,19 @@ def test_a_foreign_checkpoint_registered_by_weights_add_loads_by_id(tmp_path: Pa
     weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")  # changed since it was registered
     with pytest.raises(WeightsError):
         deblurcli.load("my-dncnn", device="cpu")
+
+
+def test_the_torchvision_stand_in_does_not_outlive_the_import() -> None:
+    """Nothing after the import may take the stand-in for a real torchvision."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("torchvision") is not None:
+        pytest.skip("a real torchvision is installed")
+    _spandrel()
+    assert "torchvision" not in sys.modules and "torchvision.transforms" not in sys.modules
+    with pytest.raises(ImportError):
+        import torchvision  # noqa: F401
 
 
 def test_global_pooling_becomes_local_as_nafnets_tlc() -> None:

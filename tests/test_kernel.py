@@ -185,3 +185,26 @@ def test_a_psf_field_of_one_kernel_deconvolves_as_that_kernel_does() -> None:
     d = np.abs(field - whole)[20:-20, 20:-20]  # a cell's inverse reaches beyond its margin: a little
     assert d.mean() < 0.5 / 255 and d.max() < 6 / 255
     assert np.abs(field - sharp).mean() < np.abs(blur - sharp).mean()  # and it does deconvolve
+
+
+def test_the_kernel_step_refined_under_constraints_is_non_negative_and_nearer_the_truth() -> None:
+    """The projected-gradient refinement of the kernel step (``k_iters``): from noisy gradients the ridge
+    solution has negative lobes and spread mass; the refined one is non-negative and nearer the kernel."""
+    from deblurcli.deconv.estimate import kernel_step
+    from deblurcli.synth.kernels import otf_canvas
+
+    x = _scene(3, 160).mean(-1).astype(np.float32)
+    k = _shake(4)
+    y = np.fft.irfft2(np.fft.rfft2(x) * np.fft.rfft2(otf_canvas(k, x.shape)), s=x.shape).astype(np.float32)
+    y = y + 0.01 * np.random.default_rng(0).standard_normal(y.shape).astype(np.float32)
+    s = 31
+    truth = kernels.canvas(k, s)
+    ridge = kernel_step(x, y, s, 200.0)
+    refined = kernel_step(x, y, s, 200.0, iters=30, l1=0.05)
+    assert ridge.min() < 0 <= refined.min()
+
+    def err(e: np.ndarray) -> float:
+        e = np.maximum(e, 0)
+        return float(np.abs(e / e.sum() - truth).sum())
+
+    assert err(refined) < 0.9 * err(ridge)  # 0.26 against 0.33 here

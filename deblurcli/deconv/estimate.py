@@ -35,6 +35,8 @@ MIN_CONFIDENCE = 0.7
 # the foreign shake kernels' estimates have radii of 3.8-6.8 px and peaks of 0.02-0.10.
 MIN_RADIUS_PX = 1.0
 MAX_PEAK = 0.15
+# Raised whenever what ``estimate`` returns changes for the same config (cached estimates are keyed by it).
+VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class EstimateConfig:
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
     cut: float = 0.1  # kernel values below this share of its peak are set to 0
+    # Projected-gradient iterations that refine each kernel step's ridge solution under k ≥ 0 and an L1
+    # weight (``l1`` × the largest correlation of the gradients): 0 = the ridge solution, cut.
+    k_iters: int = 0
+    l1: float = 0.05
+    k_iters_levels: int = 0  # refine at only this many of the finest pyramid levels (0 = at every level)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class KernelEstimate:
     kernel: np.ndarray  # at the photo's full resolution, odd side, centred, sums to 1
     confidence: float  # normalised correlation of the two regions' kernels, in [0, 1]
     scale: float  # working scale the kernel was estimated at (1 = full resolution)
+    agreement: float = 1.0  # the kernel's best normalised correlation with one of the two regions' kernels
 
     @property
     def is_shake(self) -> bool:
@@ -122,10 +130,14 @@ def _centre(k: np.ndarray) -> np.ndarray:
     return np.roll(k, (dy, dx), (0, 1))
 
 
-def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.ndarray | None = None) -> np.ndarray:
+def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.ndarray | None = None,
+                iters: int = 0, l1: float = 0.0) -> np.ndarray:
     """argmin_k ‖k∗∇x − ∇y‖² + γ‖k‖², cropped to s×s around the centre; ``mask`` (0/1, the image's
     shape) keeps the gradients where the blur model holds: the circular wrap's seam and the mirrored
-    border would otherwise draw a cross through the kernel."""
+    border would otherwise draw a cross through the kernel. With ``iters``, that solution is refined by
+    projected gradient on the s×s support under k ≥ 0 and an L1 weight (Cho & Lee 2009, Krishnan et al.
+    2011 solve the kernel under such constraints): a ridge solution spreads mass along the edges' own
+    direction, which the cut then keeps as streaks."""
     gxx, gxy = _grads(x)
     gyx, gyy = _grads(y)
     if mask is not None:
@@ -134,11 +146,24 @@ def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.nda
     Fy = [np.fft.rfft2(g) for g in (gyx, gyy)]
     num = sum(np.conj(a) * b for a, b in zip(Fx, Fy))
     den = sum(np.abs(a) ** 2 for a in Fx)
-    k = np.fft.irfft2(num / (den + gamma * den.mean() * 1e-2), s=x.shape)
+    reg = gamma * den.mean() * 1e-2
+    k = np.fft.irfft2(num / (den + reg), s=x.shape)
     k = np.fft.fftshift(k)
     cy, cx = x.shape[0] // 2, x.shape[1] // 2
     r = s // 2
-    return k[cy - r : cy + r + 1, cx - r : cx + r + 1].astype(np.float32)
+    win = (slice(cy - r, cy + r + 1), slice(cx - r, cx + r + 1))
+    k = k[win]
+    if iters > 0:
+        corr = np.fft.fftshift(np.fft.irfft2(num, s=x.shape))[win]  # Aᵀb on the support
+        lam = l1 * float(corr.max())
+        step = 1.0 / (float(den.max()) + reg)
+        full = np.zeros(x.shape, np.float64)
+        k = np.maximum(k, 0)
+        for _ in range(iters):
+            full[win] = k
+            ata = np.fft.fftshift(np.fft.irfft2(den * np.fft.rfft2(np.fft.ifftshift(full)), s=x.shape))[win]
+            k = np.maximum(k - step * (ata + reg * k - corr + lam), 0)
+    return k.astype(np.float32)
 
 
 def _resize_kernel(k: np.ndarray, s: int) -> np.ndarray:
@@ -159,7 +184,9 @@ def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
     """The kernel (cfg.kernel_size side) of a grey float image region, coarse to fine."""
     sizes = _sizes(cfg.kernel_size)
     k = delta(sizes[0])
-    for s in sizes:
+    refine_from = len(sizes) - cfg.k_iters_levels if cfg.k_iters_levels > 0 else 0
+    for level, s in enumerate(sizes):
+        k_iters = cfg.k_iters if level >= refine_from else 0
         f = s / cfg.kernel_size
         ys = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else y
         pad = s
@@ -171,7 +198,7 @@ def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
         lam = cfg.lam
         for _ in range(cfg.inner):
             x = l0_deblur(ys, k, lam)
-            k = _clean(kernel_step(x, ys, s, cfg.gamma, mask), cfg.cut)
+            k = _clean(kernel_step(x, ys, s, cfg.gamma, mask, k_iters, cfg.l1), cfg.cut)
             lam = max(lam / 1.1, 1e-4)
     return k
 
@@ -232,8 +259,9 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
         ms = min(cfg.main_side, *g.shape)
         y, x = _regions(g, ms, 1)[0]
         k = estimate_region(g[y : y + ms, x : x + ms], sub)
+    agree = max(similarity(k, r) for r in ks_found)
     if scale < 1:
         full = int(round(ks / scale)) | 1
         k = _resize_kernel(k, min(full, cfg.kernel_size | 1))
-    return KernelEstimate(kernel=k, confidence=conf, scale=scale)
+    return KernelEstimate(kernel=k, confidence=conf, scale=scale, agreement=agree)
 

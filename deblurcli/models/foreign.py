@@ -15,13 +15,16 @@ FFTformer's frequency blocks) are left as they are.
 
 spandrel imports torchvision at module level for two architectures we never run (LaMa, an inpainter,
 and RestoreFormer, a face restorer). Where torchvision is not installed (the CPU build of torch
-2.13 here has no matching wheel), a stand-in module satisfies those imports and raises if used.
+2.13 here has no matching wheel), a stand-in module satisfies those imports while spandrel is imported, and raises if used.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +39,14 @@ CONTEXT_PX = 96
 NON_COMMERCIAL = "non-commercial (spandrel_extra_arches)"
 
 
-def _torchvision_stand_in() -> None:
-    try:
-        import torchvision  # noqa: F401
+@contextmanager
+def _torchvision_stand_in() -> Iterator[None]:
+    """While spandrel is imported, and only then: a stand-in torchvision where none is installed. It is
+    taken out of ``sys.modules`` afterwards, so that nothing else in the process mistakes it for the real
+    one (the spandrel modules keep the few names they imported)."""
+    if importlib.util.find_spec("torchvision") is not None:
+        yield
         return
-    except ImportError:
-        pass
 
     def missing(*args: Any, **kwargs: Any) -> None:
         raise ImportError("this architecture needs torchvision (pip install torchvision)")
@@ -52,20 +57,27 @@ def _torchvision_stand_in() -> None:
     tv, tr, fn = (types.ModuleType(n) for n in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional"))
     fn.InterpolationMode, fn.rotate, fn.normalize = InterpolationMode, missing, missing  # type: ignore[attr-defined]
     tv.transforms, tr.functional = tr, fn  # type: ignore[attr-defined]
-    sys.modules.update({"torchvision": tv, "torchvision.transforms": tr, "torchvision.transforms.functional": fn})
+    stand_in = {"torchvision": tv, "torchvision.transforms": tr, "torchvision.transforms.functional": fn}
+    sys.modules.update(stand_in)
+    try:
+        yield
+    finally:
+        for name, mod in stand_in.items():
+            if sys.modules.get(name) is mod:
+                del sys.modules[name]
 
 
 def _spandrel() -> Any:
-    _torchvision_stand_in()
-    try:
-        import spandrel
-    except ImportError as e:
-        raise WeightsError("other people's checkpoints are read by spandrel, which is not installed",
-                           "pip install spandrel einops (with the CPU build of torch: pip install --no-deps spandrel einops)") from e
-    try:
-        from spandrel_extra_arches import EXTRA_REGISTRY
-    except ImportError:
-        return spandrel
+    with _torchvision_stand_in():
+        try:
+            import spandrel
+        except ImportError as e:
+            raise WeightsError("other people's checkpoints are read by spandrel, which is not installed",
+                               "pip install spandrel einops (with the CPU build of torch: pip install --no-deps spandrel einops)") from e
+        try:
+            from spandrel_extra_arches import EXTRA_REGISTRY
+        except ImportError:
+            return spandrel
     spandrel.MAIN_REGISTRY.add(*EXTRA_REGISTRY, ignore_duplicates=True)
     return spandrel
 
