@@ -50,6 +50,7 @@ VARIANTS: dict[str, EstimateConfig] = {
     "pg15-l1": replace(BASE, k_iters=15, l1=0.05),
     "pg30-l2": replace(BASE, k_iters=30, l1=0.02),
     "pg30-l10": replace(BASE, k_iters=30, l1=0.10),
+    "linear": replace(BASE, linear=True),
 }
 
 

@@ -21,13 +21,15 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from ..synth.degrade import to_linear
 from ..synth.kernels import delta, otf_canvas, second_moments
 
 # Below this the photo goes to the blind net. Chosen on training photos with our own blur (shakes in
-# sRGB and linear light, non-uniform blur, already-sharp photos; `scripts/kernel_confidence_sweep.py`):
-# 0.7 gained the most over all four (+0.49 dB, against +0.26 at 0.5), chiefly because an already-sharp
-# noisy photo passed as a shake at 0.66 and the kernel path ruined it (-16 dB), and because the blind
-# net does better on non-uniform blur.
+# sRGB and linear light, non-uniform blur, already-sharp photos; `scripts/kernel_confidence_sweep.py
+# --photos 24`): 0.7 gains +0.70 dB over all four, against +0.55 at 0.5, chiefly because already-sharp
+# noisy photos pass as shakes at 0.6-0.66 and the kernel path harms them, and because the blind net does
+# better on non-uniform blur. The kernel's agreement with one region instead of the regions' agreement
+# with each other does worse (+0.52 at 0.7).
 MIN_CONFIDENCE = 0.7
 # An estimate this narrow (rms radius, px) or this peaked (share of its mass in one pixel) is no shake:
 # on already-sharp photos the estimator returns a near-delta (radius 0.6-0.7 px) or a peak with a few
@@ -54,6 +56,7 @@ class EstimateConfig:
     k_iters: int = 0
     l1: float = 0.05
     k_iters_levels: int = 0  # refine at only this many of the finest pyramid levels (0 = at every level)
+    linear: bool = False  # estimate on the photo's values taken to linear light (a camera blurs there)
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,8 @@ def similarity(a: np.ndarray, b: np.ndarray, max_shift: int = 4) -> float:
 
 def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelEstimate:
     """One kernel for an H×W×3 photo (values as given), with its confidence (``KernelEstimate``)."""
-    g = np.ascontiguousarray(rgb.mean(-1) if rgb.ndim == 3 else rgb, dtype=np.float32)
+    v = to_linear(rgb) if cfg.linear else rgb
+    g = np.ascontiguousarray(v.mean(-1) if v.ndim == 3 else v, dtype=np.float32)
     scale = min(1.0, cfg.work_side / max(g.shape))
     ks = cfg.kernel_size
     if scale < 1:
