@@ -51,6 +51,9 @@ VARIANTS: dict[str, EstimateConfig] = {
     "pg30-l2": replace(BASE, k_iters=30, l1=0.02),
     "pg30-l10": replace(BASE, k_iters=30, l1=0.10),
     "linear": replace(BASE, linear=True),
+    "edges50": replace(BASE, edge_keep=0.5),
+    "edges30": replace(BASE, edge_keep=0.3),
+    "edges15": replace(BASE, edge_keep=0.15),
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -208,3 +209,29 @@ def test_the_kernel_step_refined_under_constraints_is_non_negative_and_nearer_th
         return float(np.abs(e / e.sum() - truth).sum())
 
     assert err(refined) < 0.9 * err(ridge)  # 0.26 against 0.33 here
+
+
+def test_a_kernel_that_fits_poorly_still_gives_a_picture_and_a_broken_prior_still_fails() -> None:
+    """A 21 px box kernel and σ 0.001 drive the FFT data step far beyond [0, 1]; the prior stage's output
+    (its input plus a correction) followed it, and the output check failed the photo as if the
+    checkpoint were corrupt. The check now counts only where the stage's input is in range, so this
+    photo is deconvolved, while a prior that really is broken still stops the photo."""
+    import copy
+
+    from deblurcli.engine.kernel import KernelField
+    from deblurcli.engine.runner import RunConfig
+    from deblurcli.engine.unrolled import UnrolledRunner
+    from deblurcli.errors import ModelOutputError
+    from deblurcli.models.loader import load_model
+
+    hqs, _ = load_model("hqs", "deconv")
+    y = np.clip(_scene(5, 160) + 0.03 * np.random.default_rng(0).standard_normal((160, 160, 3)), 0, 1).astype(np.float32)
+    box = kernels.canvas(np.full((21, 21), 1 / 441, np.float32), hqs.cfg.canvas)
+    cfg = RunConfig(device="cpu", precision="fp32", tile=512, tone_sigma=0)
+    out = UnrolledRunner(hqs, cfg).restore(y, KernelField.uniform(box, 0.001))
+    assert np.isfinite(out).all() and out.shape == y.shape and 0.05 < out.mean() < 0.95
+    broken = copy.deepcopy(hqs)
+    with torch.no_grad():
+        broken.prior.tail.bias.fill_(50.0)
+    with pytest.raises(ModelOutputError):
+        UnrolledRunner(broken, cfg).restore(y, KernelField.uniform(kernels.canvas(_shake(), hqs.cfg.canvas), 0.01))

@@ -28,7 +28,12 @@ PRIOR_CONTEXT = 48
 
 
 class PriorStage(nn.Module):
-    """One stage's prior as a net of one image input and its noise level (a per-tile condition)."""
+    """One stage's prior as a net of one image input and its noise level (a per-tile condition). Its
+    output is its input plus a correction, and the input (a data step's result) may leave [0, 1] where
+    the kernel fits the photo poorly: the runner checks the output's range only where the input is in
+    range (``runner.check_output``)."""
+
+    output_is_input_plus = True
 
     def __init__(self, net: HQSDeconv) -> None:
         super().__init__()
