@@ -214,8 +214,9 @@ def test_the_kernel_step_refined_under_constraints_is_non_negative_and_nearer_th
 def test_a_kernel_that_fits_poorly_still_gives_a_picture_and_a_broken_prior_still_fails() -> None:
     """A 21 px box kernel and σ 0.001 drive the FFT data step far beyond [0, 1]; the prior stage's output
     (its input plus a correction) followed it, and the output check failed the photo as if the
-    checkpoint were corrupt. The check now counts only where the stage's input is in range, so this
-    photo is deconvolved, while a prior that really is broken still stops the photo."""
+    checkpoint were corrupt. The stages are now checked for finite values only and the result by
+    reblurring it, so this photo is deconvolved, while priors that really are broken (an output pushed
+    to white, or weights scrambled) still stop the photo."""
     import copy
 
     from deblurcli.engine.kernel import KernelField
@@ -230,8 +231,47 @@ def test_a_kernel_that_fits_poorly_still_gives_a_picture_and_a_broken_prior_stil
     cfg = RunConfig(device="cpu", precision="fp32", tile=512, tone_sigma=0)
     out = UnrolledRunner(hqs, cfg).restore(y, KernelField.uniform(box, 0.001))
     assert np.isfinite(out).all() and out.shape == y.shape and 0.05 < out.mean() < 0.95
+    shaken = np.clip(convolve(_scene(5, 160), _shake()), 0, 1).astype(np.float32)
+    k = KernelField.uniform(kernels.canvas(_shake(), hqs.cfg.canvas), 0.01)
+    assert np.isfinite(UnrolledRunner(hqs, cfg).restore(shaken, k)).all()
+    g = torch.Generator().manual_seed(0)
+    for breakage in ("white", "scrambled"):
+        broken = copy.deepcopy(hqs)
+        with torch.no_grad():
+            if breakage == "white":
+                broken.prior.tail.bias.fill_(50.0)
+            else:
+                for w in broken.prior.parameters():
+                    w.add_(torch.randn(w.shape, generator=g) * 0.5)
+        with pytest.raises(ModelOutputError, match="does not match the photo"):
+            UnrolledRunner(broken, cfg).restore(shaken, k)
+
+
+def test_an_estimate_that_does_not_explain_the_photo_goes_to_the_blind_net() -> None:
+    """When the result deconvolved by an ESTIMATED kernel does not blur back to the photo, the photo is
+    the blind net's, with a warning; with the user's own kernel the error names the kernel."""
+    from deblurcli.deconv.estimate import KernelEstimate
+    from deblurcli.deconv.pipeline import KernelDeconvolver
+    from deblurcli.engine.runner import RunConfig
+    from deblurcli.engine.unrolled import UnrolledRunner
+    from deblurcli.errors import ModelOutputError
+    from deblurcli.models.loader import load_model
+
+    hqs, _ = load_model("hqs", "deconv")
+    import copy
+
     broken = copy.deepcopy(hqs)
     with torch.no_grad():
-        broken.prior.tail.bias.fill_(50.0)
-    with pytest.raises(ModelOutputError):
-        UnrolledRunner(broken, cfg).restore(y, KernelField.uniform(kernels.canvas(_shake(), hqs.cfg.canvas), 0.01))
+        broken.prior.tail.bias.fill_(50.0)  # stands in for a kernel whose result does not blur back
+    y = np.clip(convolve(_scene(5, 160), _shake()), 0, 1).astype(np.float32)
+    blind_calls: list[int] = []
+    dec = KernelDeconvolver(UnrolledRunner(broken, RunConfig(device="cpu", precision="fp32", tile=512, tone_sigma=0)),
+                            lambda rgb, p: (blind_calls.append(1), rgb * 0 + 0.25)[1])
+    warnings: list[str] = []
+    est = KernelEstimate(kernel=_shake(), confidence=0.95, scale=1.0)
+    r = dec.restore(y, estimated=est, warnings=warnings)
+    assert r.used == "blind" and blind_calls == [1] and float(r.rgb.mean()) == pytest.approx(0.25)
+    assert any("does not explain the photo" in w for w in warnings)
+    with pytest.raises(ModelOutputError) as e:
+        dec.restore(y, kernel=_shake())
+    assert "kernel is this photo's" in (e.value.hint or "")

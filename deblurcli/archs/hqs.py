@@ -137,8 +137,14 @@ class DataTerm:
         self.y = y.float()
         self.shape = tuple(y.shape[-2:])
         K = otf(kernel, self.shape)  # type: ignore[arg-type]
+        self.K = K
         self.KY = torch.conj(K) * torch.fft.rfft2(self.y)
         self.K2 = K.real**2 + K.imag**2
+
+    def reblur(self, z: torch.Tensor) -> torch.Tensor:
+        """k∗z, circular as the data step's model."""
+        with torch.autocast(z.device.type, enabled=False):
+            return torch.fft.irfft2(self.K * torch.fft.rfft2(z.float()), s=self.shape)
 
     def solve(self, z: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         with torch.autocast(z.device.type, enabled=False):

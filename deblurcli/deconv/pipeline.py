@@ -12,6 +12,7 @@ import numpy as np
 
 from ..calibration.noise import value_sigma
 from ..engine.kernel import KernelField
+from ..errors import ModelOutputError
 from ..engine.unrolled import UnrolledRunner
 from .estimate import EstimateConfig, KernelEstimate, estimate
 from .psf import crop_support, to_canvas
@@ -54,6 +55,7 @@ class KernelDeconvolver:
         (``deconv.cached``), used as this would have estimated it."""
         conf = None
         t0 = time.perf_counter()
+        given = kernel is not None
         if kernel is None:
             est = estimated if estimated is not None else estimate(rgb, self.est_cfg)
             conf, kernel = est.confidence, est.kernel
@@ -70,5 +72,14 @@ class KernelDeconvolver:
         on_canvas = to_canvas(kernel, self.runner.net.cfg.canvas)
         k = crop_support(on_canvas)
         sigma = self.noise if self.noise is not None else value_sigma(rgb)
-        out = self._runner_for(k.shape[0]).restore(rgb, KernelField.uniform(on_canvas, sigma), progress=progress)
+        try:
+            out = self._runner_for(k.shape[0]).restore(rgb, KernelField.uniform(on_canvas, sigma), progress=progress)
+        except ModelOutputError as e:
+            if given or self.blind is None:
+                raise ModelOutputError(str(e), "check that the kernel is this photo's (same size and orientation); "
+                                       "if it is, the checkpoint may be corrupt: deblur weights list") from e
+            if warnings is not None:
+                warnings.append("the estimated kernel does not explain the photo (deconvolved by it, the result "
+                                "does not blur back to the photo): used the blind network instead")
+            return KernelResult(self.blind(rgb, progress), k, conf, "blind", seconds_estimate=t_est)
         return KernelResult(out, k, conf, "kernel", sigma, t_est)

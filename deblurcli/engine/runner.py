@@ -165,18 +165,15 @@ OUT_OF_RANGE = 0.5
 OUT_OF_RANGE_SHARE = 0.01
 
 
-def check_output(y: torch.Tensor, x: torch.Tensor | None = None) -> None:
+def check_output(y: torch.Tensor, finite_only: bool = False) -> None:
     """Raise ``ModelOutputError`` for a network output that cannot be a picture: a value that is not
-    finite, or more than ``OUT_OF_RANGE_SHARE`` of the values beyond [-0.5, 1.5]. With ``x`` (the input
-    of a net whose output is its input plus a correction), only where the input itself lies within
-    [-0.25, 1.25]: the non-blind net's inner stages take the FFT data step's result, which a poor kernel
-    drives beyond [0, 1], and the stage's output is clamped anyway."""
+    finite, or (unless ``finite_only``) more than ``OUT_OF_RANGE_SHARE`` of the values beyond
+    [-0.5, 1.5]."""
     if not bool(torch.isfinite(y).all()):
         raise ModelOutputError("the network produced non-finite values (NaN or infinity)")
-    out = (y < -OUT_OF_RANGE) | (y > 1 + OUT_OF_RANGE)
-    if x is not None:
-        out = out & (x.to(y.dtype) - 0.5).abs().le(0.75)
-    far = out.float().mean()
+    if finite_only:
+        return
+    far = ((y < -OUT_OF_RANGE) | (y > 1 + OUT_OF_RANGE)).float().mean()
     if float(far) > OUT_OF_RANGE_SHARE:
         raise ModelOutputError(f"the network's output is far outside [0, 1] for {100 * float(far):.0f}% of the values")
 
@@ -218,7 +215,7 @@ class Runner:
             with _autocast(self.device, self.dtype):
                 y = self.model(x, **kw)
         y = y.float()
-        check_output(y, x if getattr(self.model, "output_is_input_plus", False) else None)
+        check_output(y, finite_only=getattr(self.model, "range_checked_after", False))
         y = y.clamp(0, 1)
         return y if keep else y.cpu()
 

@@ -6,6 +6,7 @@ receptive field. The data step's reach is unbounded, the prior's is not: tiled e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..archs.hqs import DataTerm, HQSDeconv
-from ..errors import UsageError
+from ..errors import ModelOutputError, UsageError
 from ..synth.kernels import support_radius
 from .kernel import KernelField
 from .runner import Runner, RunConfig
@@ -27,13 +28,22 @@ from .tone import keep_tone
 PRIOR_CONTEXT = 48
 
 
-class PriorStage(nn.Module):
-    """One stage's prior as a net of one image input and its noise level (a per-tile condition). Its
-    output is its input plus a correction, and the input (a data step's result) may leave [0, 1] where
-    the kernel fits the photo poorly: the runner checks the output's range only where the input is in
-    range (``runner.check_output``)."""
+# The whole result, blurred by the kernel, must give back the photo. Measured as rms(k∗z − y) over the
+# photo's rms spread: a fitting kernel gives 0.10-0.13, a kernel that fits poorly 0.5-0.7 (a shake on an
+# already-sharp photo, a 21 px box on a noisy one); a flat grey result gives 1.0 by construction, and
+# broken priors 1.2-3.3 (tests/test_kernel.py).
+MAX_REBLUR_RESIDUAL = 0.9
 
-    output_is_input_plus = True
+
+class PriorStage(nn.Module):
+    """One stage's prior as a net of one image input and its noise level (a per-tile condition).
+
+    Its input, a data step's result, leaves [0, 1] where the kernel fits the photo poorly, and its output
+    (the input plus a correction) follows; the stage's output is clamped, and the runner checks it only
+    for finite values. ``UnrolledRunner.restore`` checks the result instead: blurred by the kernel, it
+    must give back the photo."""
+
+    range_checked_after = True
 
     def __init__(self, net: HQSDeconv) -> None:
         super().__init__()
@@ -51,6 +61,20 @@ class Level:
 
     def for_tile(self, y0: int, y1: int, x0: int, x1: int, height: int, width: int, scale: int = 1) -> dict[str, Any]:
         return {"level": torch.tensor([[self.value]], dtype=torch.float32)}
+
+
+def reblur_residual(data: DataTerm, z: torch.Tensor, p: int, h: int, w: int) -> float:
+    """rms(k∗z − y) over the photo (not its mirrored margin), relative to the photo's own rms spread."""
+    d = (data.reblur(z) - data.y)[..., p : p + h, p : p + w]
+    y = data.y[..., p : p + h, p : p + w]
+    return float(d.pow(2).mean().sqrt() / (y - y.mean()).pow(2).mean().sqrt().clamp(min=1e-3))
+
+
+def check_reblur(data: DataTerm, z: torch.Tensor, p: int, h: int, w: int) -> None:
+    r = reblur_residual(data, z, p, h, w)
+    if not math.isfinite(r) or r > MAX_REBLUR_RESIDUAL:
+        raise ModelOutputError(f"the non-blind network's result does not match the photo: blurred by the kernel it "
+                               f"differs from the photo by {100 * r:.0f}% of the photo's contrast")
 
 
 class UnrolledRunner:
@@ -92,5 +116,6 @@ class UnrolledRunner:
             return torch.from_numpy(z_np).permute(2, 0, 1)[None].to(self.device)
 
         z = self.net.unroll(data, alpha, tiled)
+        check_reblur(data, z, p, h, w)
         out = np.ascontiguousarray(z[0, :, p : p + h, p : p + w].permute(1, 2, 0).cpu().numpy())
         return keep_tone(out, rgb, self.cfg.tone_sigma) if self.cfg.tone_sigma > 0 else out
