@@ -234,6 +234,8 @@ def test_a_kernel_that_fits_poorly_still_gives_a_picture_and_a_broken_prior_stil
     shaken = np.clip(convolve(_scene(5, 160), _shake()), 0, 1).astype(np.float32)
     k = KernelField.uniform(kernels.canvas(_shake(), hqs.cfg.canvas), 0.01)
     assert np.isfinite(UnrolledRunner(hqs, cfg).restore(shaken, k)).all()
+    flat = (0.6 + 0.01 * np.random.default_rng(1).standard_normal((96, 96, 3))).astype(np.float32)  # a wall
+    assert abs(float(UnrolledRunner(hqs, cfg).restore(flat, k).mean()) - 0.6) < 0.01
     g = torch.Generator().manual_seed(0)
     for breakage in ("white", "scrambled"):
         broken = copy.deepcopy(hqs)

@@ -33,6 +33,7 @@ PRIOR_CONTEXT = 48
 # already-sharp photo, a 21 px box on a noisy one); a flat grey result gives 1.0 by construction, and
 # broken priors 1.2-3.3 (tests/test_kernel.py).
 MAX_REBLUR_RESIDUAL = 0.9
+MIN_SPREAD = 0.05
 
 
 class PriorStage(nn.Module):
@@ -64,10 +65,11 @@ class Level:
 
 
 def reblur_residual(data: DataTerm, z: torch.Tensor, p: int, h: int, w: int) -> float:
-    """rms(k∗z − y) over the photo (not its mirrored margin), relative to the photo's own rms spread."""
+    """rms(k∗z − y) over the photo (not its mirrored margin), relative to the photo's own rms spread, or
+    to ``MIN_SPREAD`` for a nearly flat photo (or a flat cell of a PSF field), whose spread is its noise."""
     d = (data.reblur(z) - data.y)[..., p : p + h, p : p + w]
     y = data.y[..., p : p + h, p : p + w]
-    return float(d.pow(2).mean().sqrt() / (y - y.mean()).pow(2).mean().sqrt().clamp(min=1e-3))
+    return float(d.pow(2).mean().sqrt() / (y - y.mean()).pow(2).mean().sqrt().clamp(min=MIN_SPREAD))
 
 
 def check_reblur(data: DataTerm, z: torch.Tensor, p: int, h: int, w: int) -> None:
