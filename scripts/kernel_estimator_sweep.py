@@ -27,6 +27,7 @@ from deblurcli.deconv.psf import to_canvas
 from deblurcli.engine.runner import RunConfig
 from deblurcli.engine.tone import DEFAULT_SIGMA
 from deblurcli.engine.unrolled import UnrolledRunner
+from deblurcli.errors import ModelOutputError
 from deblurcli.evaluation import aligned
 from deblurcli.models.loader import load_model
 from deblurcli.synth import kernels
@@ -90,7 +91,10 @@ def main() -> None:
             est = estimate(c["blur"], cfg)
             secs.append(time.perf_counter() - t0)
             sims.append(similarity(to_canvas(c["kernel"], 75), to_canvas(est.kernel, 75)))
-            gains.append(aligned(dec.restore(c["blur"], est.kernel).rgb, c["sharp"])[0] - c["input"])
+            try:
+                gains.append(aligned(dec.restore(c["blur"], est.kernel).rgb, c["sharp"])[0] - c["input"])
+            except ModelOutputError:  # the result does not blur back to the photo: deblur would refuse it
+                gains.append(0.0)
             confs.append(est.confidence)
             oks.append(est.ok)
         used = [g if ok else 0.0 for g, ok in zip(gains, oks)]  # refused: about what the blind net gains, ~0

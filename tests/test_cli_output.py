@@ -140,7 +140,8 @@ def test_brackets_in_file_names_and_hints_are_printed_as_they_are(tiny_registry:
 
     bad = tmp_path / "shot[red].jpg"
     bad.write_bytes(b"not a photo")  # fails alone, and its name is printed
-    r = CliRunner().invoke(app, [str(bad)])
+    wide = {"COLUMNS": "400"}  # rich wraps at the terminal's width, and tmp_path's length varies
+    r = CliRunner().invoke(app, [str(bad)], env=wide)
     assert r.exit_code == 1 and "shot[red].jpg" in r.output
-    r = CliRunner().invoke(app, [str(tmp_path / "missing[bold].jpg")])  # a pattern that matches nothing
+    r = CliRunner().invoke(app, [str(tmp_path / "missing[bold].jpg")], env=wide)  # a pattern that matches nothing
     assert r.exit_code == 2 and "missing[bold].jpg" in r.output
