@@ -277,3 +277,15 @@ def test_an_estimate_that_does_not_explain_the_photo_goes_to_the_blind_net() -> 
     with pytest.raises(ModelOutputError) as e:
         dec.restore(y, kernel=_shake())
     assert "kernel is this photo's" in (e.value.hint or "")
+
+
+def test_coherent_edges_keep_a_lone_edge_and_drop_texture() -> None:
+    """The r-map of ``EstimateConfig.edge_keep``: high along a lone edge, low in fine texture."""
+    from deblurcli.deconv.estimate import coherent_edges
+
+    rng = np.random.default_rng(0)
+    y = np.zeros((64, 128), np.float32)
+    y[:, :64] = rng.random((64, 64))  # texture
+    y[:, 96:] = 1.0  # one edge at x = 96
+    keep = coherent_edges(y, 9, 0.1, np.ones_like(y))
+    assert keep[8:-8, 93:99].mean() > 0.9 and keep[8:-8, 8:56].mean() < 0.05

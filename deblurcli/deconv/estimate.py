@@ -51,8 +51,10 @@ class EstimateConfig:
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
     cut: float = 0.1  # kernel values below this share of its peak are set to 0
-    # Projected-gradient iterations that refine each kernel step's ridge solution under k ≥ 0 and an L1
-    # weight (``l1`` × the largest correlation of the gradients): 0 = the ridge solution, cut.
+    # Measured on training photos and left off (docs/kernel_estimator_sweep.txt): none of the three below
+    # read kernels better there. Projected-gradient iterations that refine each kernel step's ridge
+    # solution under k ≥ 0 and an L1 weight (``l1`` × the largest correlation of the gradients): 0 = the
+    # ridge solution, cut.
     k_iters: int = 0
     l1: float = 0.05
     k_iters_levels: int = 0  # refine at only this many of the finest pyramid levels (0 = at every level)
