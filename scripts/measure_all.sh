@@ -22,6 +22,13 @@ python scripts/tile_memory.py | tee docs/tile_memory.txt
 python scripts/prior_probe.py --count 24 | tee docs/prior_probe.txt
 python scripts/prior_sensitivity.py --modules 8 | tee docs/prior_sensitivity.txt
 python scripts/defocus_map_sensitivity.py --count 12 | tee docs/defocus_map_sensitivity.txt
+# --method kernel (README "How good is it"): estimates once, then from the cache (deconv.cached)
+python scripts/kernel_eval.py --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --out docs/kernel_eval.txt
+python scripts/kernel_eval.py --cached --forced --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --items docs/kernel_eval_items.jsonl --out docs/kernel_eval_forced.txt
+python scripts/kernel_eval.py --sets foreign-all14 --no-estimate --out docs/kernel_eval_true.txt
+python scripts/sharp_check.py --kernel-method | tee docs/sharp_check_kernel.txt
+python scripts/kernel_speed.py --out docs/kernel_speed.txt
+deblur bench --calibration --val --count 24 --json-file docs/calibration_hqs.json 2>&1 | tee docs/calibration_hqs.txt
 # The slowest (~13 min): MEASURE_SLOW=0 keeps their previous outputs.
 if [ "${MEASURE_SLOW:-1}" = 1 ]; then
   python scripts/memory_24mp.py | tee docs/memory_24mp.txt
