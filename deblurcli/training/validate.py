@@ -79,11 +79,11 @@ def validate_blurmap(model: nn.Module, n: int, size: int, bf16: bool = True) -> 
 
 @functools.lru_cache(maxsize=8)
 def _foreign_items(kind: str) -> tuple[tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], ...]:
-    """(blur, sharp, the non-blind net's inputs: the true kernel and the estimated noise level, where the
-    set has a kernel)."""
+    """(blur, sharp, the non-blind net's inputs: the estimated noise level, and the true kernel where the
+    set has one; the real GoPro pairs have none, and are scored with an estimate only, ``gopro/est``)."""
     items = []
     for it in foreign.build(kind):
-        extra = {"kernel": it["kernel"], "sigma": torch.tensor([[value_sigma(it["blur"])]])} if "kernel" in it else {}
+        extra = {"sigma": torch.tensor([[value_sigma(it["blur"])]])} | ({"kernel": it["kernel"]} if "kernel" in it else {})
         items.append((_t(it["blur"][None]), _t(it["sharp"][None]), extra))
     return tuple(items)
 
