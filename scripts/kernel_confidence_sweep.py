@@ -35,14 +35,25 @@ from deblurcli.synth.degrade import degrade, wide_blur
 KINDS = ("shake-srgb", "shake-linear", "nonuniform", "sharp")
 
 
-def blurred(sharp: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+def cbsd_like(photo: np.ndarray) -> np.ndarray:
+    """A training photo as a CBSD68-sized test case: landscape, its 480×320 top-left crop."""
+    if photo.shape[0] > photo.shape[1]:
+        photo = np.ascontiguousarray(photo.transpose(1, 0, 2))
+    return photo[:320, :480].astype(np.float32)
+
+
+def blurred(sharp: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """``sharp`` blurred as ``kind`` (one of ``KINDS``) with σ 0.01 noise, and the shake's kernel (None
+    for the other kinds)."""
+    k = None
     if kind == "sharp":
         y = sharp
     elif kind == "nonuniform":
         y = degrade(sharp, rng, "nonuniform").blurred
     else:
-        y = wide_blur(sharp, kernels.wide_kernel(rng), rng, 1.0 if kind == "shake-srgb" else 2.2, highlight_p=0.0)
-    return np.clip(y + 0.01 * rng.standard_normal(y.shape).astype(np.float32), 0, 1).astype(np.float32)
+        k = kernels.wide_kernel(rng)
+        y = wide_blur(sharp, k, rng, 1.0 if kind == "shake-srgb" else 2.2, highlight_p=0.0)
+    return np.clip(y + 0.01 * rng.standard_normal(y.shape).astype(np.float32), 0, 1).astype(np.float32), k
 
 
 def main() -> None:
@@ -61,12 +72,9 @@ def main() -> None:
     rng = np.random.default_rng(7)
     recs = []
     for i, p in enumerate(photos):
-        h, w = p.shape[:2]
-        if h > w:
-            p = np.ascontiguousarray(p.transpose(1, 0, 2))
-        sharp = p[:320, :480].astype(np.float32)
+        sharp = cbsd_like(p)
         for kind in KINDS:
-            y = blurred(sharp, kind, rng)
+            y, _ = blurred(sharp, kind, rng)
             est = estimate(y)
             recs.append({"kind": kind, "confidence": est.confidence, "agreement": est.agreement, "shake": est.is_shake,
                          "input": aligned(y, sharp)[0], "kernel": aligned(dec.restore(y, est.kernel).rgb, sharp)[0],

@@ -30,9 +30,8 @@ from deblurcli.engine.unrolled import UnrolledRunner
 from deblurcli.errors import ModelOutputError
 from deblurcli.evaluation import aligned
 from deblurcli.models.loader import load_model
-from deblurcli.synth import kernels
 from deblurcli.synth.data import data_root, load_images
-from deblurcli.synth.degrade import wide_blur
+from kernel_confidence_sweep import blurred, cbsd_like  # the same test cases (scripts/ is on the path)
 
 BASE = EstimateConfig()
 VARIANTS: dict[str, EstimateConfig] = {
@@ -72,13 +71,9 @@ def main() -> None:
     cases = []
     rng = np.random.default_rng(11)
     for p in photos:
-        if p.shape[0] > p.shape[1]:
-            p = np.ascontiguousarray(p.transpose(1, 0, 2))
-        sharp = p[:320, :480].astype(np.float32)
-        for gamma in (1.0, 2.2):
-            k = kernels.wide_kernel(rng)
-            y = wide_blur(sharp, k, rng, gamma, highlight_p=0.0)
-            y = np.clip(y + 0.01 * rng.standard_normal(y.shape).astype(np.float32), 0, 1).astype(np.float32)
+        sharp = cbsd_like(p)
+        for kind in ("shake-srgb", "shake-linear"):
+            y, k = blurred(sharp, kind, rng)
             base = aligned(y, sharp)[0]
             cases.append({"sharp": sharp, "blur": y, "kernel": k, "input": base,
                           "true": aligned(dec.restore(y, k).rgb, sharp)[0] - base})

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..synth.degrade import to_linear
-from ..synth.kernels import delta, otf_canvas, second_moments
+from ..synth.kernels import best_shift, delta, otf_canvas, second_moments
 
 # Below this the photo goes to the blind net. Chosen on training photos with our own blur (shakes in
 # sRGB and linear light, non-uniform blur, already-sharp photos; `scripts/kernel_confidence_sweep.py
@@ -251,15 +251,11 @@ def _regions(g: np.ndarray, side: int, n: int = 2) -> list[tuple[int, int]]:
 
 def similarity(a: np.ndarray, b: np.ndarray, max_shift: int = 4) -> float:
     """Normalised correlation of two kernels, at the best integer shift within ±``max_shift``."""
-    best = 0.0
     na = float(np.linalg.norm(a))
     nb = float(np.linalg.norm(b))
     if na == 0 or nb == 0:
         return 0.0
-    for dy in range(-max_shift, max_shift + 1):
-        for dx in range(-max_shift, max_shift + 1):
-            best = max(best, float((a * np.roll(b, (dy, dx), (0, 1))).sum()) / (na * nb))
-    return best
+    return max(0.0, best_shift(a, b, max_shift)[1] / (na * nb))
 
 
 def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelEstimate:

@@ -15,7 +15,8 @@ from ..engine.kernel import KernelField
 from ..errors import ModelOutputError
 from ..engine.unrolled import UnrolledRunner
 from .estimate import EstimateConfig, KernelEstimate, estimate
-from .psf import crop_support, to_canvas
+from ..synth.kernels import crop_support
+from .psf import to_canvas
 
 Progress = Callable[[int, int], None]
 

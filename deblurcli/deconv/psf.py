@@ -22,12 +22,6 @@ def to_canvas(k: np.ndarray, side: int) -> np.ndarray:
     return kernels.canvas(k, side)
 
 
-def crop_support(k: np.ndarray) -> np.ndarray:
-    """The smallest odd square around the canvas centre holding every non-zero value."""
-    c, r = k.shape[0] // 2, kernels.support_radius(k)
-    return np.ascontiguousarray(k[c - r : c + r + 1, c - r : c + r + 1])
-
-
 def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: str = "kernel") -> np.ndarray:
     """A kernel the user gave, checked and normalised: 2-D, finite, not negative, not all zero, not
     larger than the photo; one ``InputError`` line per fault."""

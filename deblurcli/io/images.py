@@ -415,8 +415,6 @@ def _ifd0_text_tags(photo: Photo) -> list[tuple[int, str, int, str, bool]]:
     return tags
 
 
-
-
 def _tiff_exif(photo: Photo) -> bytes:
     """The EXIF block for a TIFF: libtiff cannot write the Exif/GPS sub-IFD pointers that Pillow hands
     it, so those sub-blocks are left out (with a warning); the main tags (make, model, date) stay."""

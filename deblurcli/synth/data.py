@@ -181,18 +181,8 @@ class KernelBank:
             true, est = z["true"][ok], z["est"][ok]
         if not len(true):
             raise ValueError(f"the kernel bank {path} has no usable estimate")
-        self.pairs = [(self._support(t), self._aligned(e, t)) for t, e in zip(true, est)]
-
-    @staticmethod
-    def _support(k: np.ndarray) -> np.ndarray:
-        c, r = k.shape[0] // 2, kernels.support_radius(k)
-        return np.ascontiguousarray(k[c - r : c + r + 1, c - r : c + r + 1])
-
-    @staticmethod
-    def _aligned(est: np.ndarray, true: np.ndarray, reach: int = 4) -> np.ndarray:
-        shifts = [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
-        best = max(shifts, key=lambda d: float((np.roll(est, d, (0, 1)) * true).sum()))
-        return np.ascontiguousarray(np.roll(est, best, (0, 1)))
+        self.pairs = [(kernels.crop_support(t), np.ascontiguousarray(np.roll(e, kernels.best_shift(t, e)[0], (0, 1))))
+                      for t, e in zip(true, est)]
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -184,6 +184,24 @@ def support_radius(k: np.ndarray) -> int:
     return int(max(np.abs(ys - c).max(), np.abs(xs - c).max())) if len(ys) else 0
 
 
+def crop_support(k: np.ndarray) -> np.ndarray:
+    """The smallest odd square around the canvas centre holding every non-zero value."""
+    c, r = k.shape[0] // 2, support_radius(k)
+    return np.ascontiguousarray(k[c - r : c + r + 1, c - r : c + r + 1])
+
+
+def best_shift(a: np.ndarray, b: np.ndarray, reach: int = 4) -> tuple[tuple[int, int], float]:
+    """The integer shift d within ±``reach`` that maximises Σ a·roll(b, d), and that sum (the first
+    such shift, rows then columns, where several tie)."""
+    best, arg = -np.inf, (0, 0)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            v = float((a * np.roll(b, (dy, dx), (0, 1))).sum())
+            if v > best:
+                best, arg = v, (dy, dx)
+    return arg, best
+
+
 def delta(side: int) -> np.ndarray:
     out = np.zeros((side, side), np.float32)
     out[side // 2, side // 2] = 1

@@ -103,7 +103,8 @@ def _estimated(kind: str) -> dict[int, np.ndarray]:
     net (a confident shake), from ``deconv.cached`` (computed there once, about 5 s a photo)."""
     from ..deconv.cached import foreign_estimates
 
-    ests = foreign_estimates(kind, foreign.build(kind), 12)
+    photos = [{"blur": blur[0].permute(1, 2, 0).numpy()} for blur, _, _ in _foreign_items(kind)]  # not built again
+    ests = foreign_estimates(kind, photos, 12)
     return {i: e.kernel for i, e in enumerate(ests) if e.ok}
 
 
