@@ -36,6 +36,14 @@ class ModelOutputError(DeblurError):
     hint = "the checkpoint may be corrupt: run `deblur weights list` to verify it, or pull it again"
 
 
+class KernelMismatchError(ModelOutputError):
+    """The non-blind net's result, blurred again by the kernel, does not give back the photo: the kernel
+    is not this photo's, or (less likely) the checkpoint is corrupt."""
+
+    hint = ("check that the kernel is this photo's (same size and orientation); if it is, the checkpoint "
+            "may be corrupt: deblur weights list")
+
+
 class WeightsError(DeblurError):
     """A checkpoint cannot be resolved, verified or loaded."""
 

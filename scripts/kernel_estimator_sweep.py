@@ -27,7 +27,7 @@ from deblurcli.deconv.psf import to_canvas
 from deblurcli.engine.runner import RunConfig
 from deblurcli.engine.tone import DEFAULT_SIGMA
 from deblurcli.engine.unrolled import UnrolledRunner
-from deblurcli.errors import ModelOutputError
+from deblurcli.errors import KernelMismatchError
 from deblurcli.evaluation import aligned
 from deblurcli.models.loader import load_model
 from deblurcli.synth.data import data_root, load_images
@@ -88,7 +88,7 @@ def main() -> None:
             sims.append(similarity(to_canvas(c["kernel"], 75), to_canvas(est.kernel, 75)))
             try:
                 gains.append(aligned(dec.restore(c["blur"], est.kernel).rgb, c["sharp"])[0] - c["input"])
-            except ModelOutputError:  # the result does not blur back to the photo: deblur would refuse it
+            except KernelMismatchError:  # the result does not blur back to the photo: deblur would refuse it
                 gains.append(0.0)
             confs.append(est.confidence)
             oks.append(est.ok)

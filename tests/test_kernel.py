@@ -289,3 +289,27 @@ def test_coherent_edges_keep_a_lone_edge_and_drop_texture() -> None:
     y[:, 96:] = 1.0  # one edge at x = 96
     keep = coherent_edges(y, 9, 0.1, np.ones_like(y))
     assert keep[8:-8, 93:99].mean() > 0.9 and keep[8:-8, 8:56].mean() < 0.05
+
+
+def test_a_corrupt_non_blind_net_is_not_hidden_behind_the_blind_fallback() -> None:
+    """Only a result that does not blur back (``KernelMismatchError``) sends an estimated kernel's photo to
+    the blind net; a net that yields non-finite values stops the photo as a corrupt checkpoint does."""
+    import copy
+
+    from deblurcli.deconv.estimate import KernelEstimate
+    from deblurcli.deconv.pipeline import KernelDeconvolver
+    from deblurcli.engine.runner import RunConfig
+    from deblurcli.engine.unrolled import UnrolledRunner
+    from deblurcli.errors import KernelMismatchError, ModelOutputError
+    from deblurcli.models.loader import load_model
+
+    hqs, _ = load_model("hqs", "deconv")
+    broken = copy.deepcopy(hqs)
+    with torch.no_grad():
+        broken.prior.tail.bias.fill_(float("nan"))
+    dec = KernelDeconvolver(UnrolledRunner(broken, RunConfig(device="cpu", precision="fp32", tile=512, tone_sigma=0)),
+                            lambda rgb, p: rgb)
+    y = np.clip(convolve(_scene(5, 160), _shake()), 0, 1).astype(np.float32)
+    with pytest.raises(ModelOutputError) as e:
+        dec.restore(y, estimated=KernelEstimate(kernel=_shake(), confidence=0.95, scale=1.0))
+    assert not isinstance(e.value, KernelMismatchError) and "non-finite" in str(e.value)

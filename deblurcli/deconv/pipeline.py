@@ -12,7 +12,7 @@ import numpy as np
 
 from ..calibration.noise import value_sigma
 from ..engine.kernel import KernelField
-from ..errors import ModelOutputError
+from ..errors import KernelMismatchError
 from ..engine.unrolled import UnrolledRunner
 from .estimate import EstimateConfig, KernelEstimate, estimate
 from ..synth.kernels import crop_support
@@ -75,10 +75,9 @@ class KernelDeconvolver:
         sigma = self.noise if self.noise is not None else value_sigma(rgb)
         try:
             out = self._runner_for(k.shape[0]).restore(rgb, KernelField.uniform(on_canvas, sigma), progress=progress)
-        except ModelOutputError as e:
+        except KernelMismatchError:
             if given or self.blind is None:
-                raise ModelOutputError(str(e), "check that the kernel is this photo's (same size and orientation); "
-                                       "if it is, the checkpoint may be corrupt: deblur weights list") from e
+                raise
             if warnings is not None:
                 warnings.append("the estimated kernel does not explain the photo (deconvolved by it, the result "
                                 "does not blur back to the photo): used the blind network instead")

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..archs.hqs import DataTerm, HQSDeconv
-from ..errors import ModelOutputError, UsageError
+from ..errors import KernelMismatchError, UsageError
 from ..synth.kernels import support_radius
 from .kernel import KernelField
 from .runner import Runner, RunConfig
@@ -75,7 +75,7 @@ def reblur_residual(data: DataTerm, z: torch.Tensor, p: int, h: int, w: int) -> 
 def check_reblur(data: DataTerm, z: torch.Tensor, p: int, h: int, w: int) -> None:
     r = reblur_residual(data, z, p, h, w)
     if not math.isfinite(r) or r > MAX_REBLUR_RESIDUAL:
-        raise ModelOutputError(f"the non-blind network's result does not match the photo: blurred by the kernel it "
+        raise KernelMismatchError(f"the non-blind network's result does not match the photo: blurred by the kernel it "
                                f"differs from the photo by {100 * r:.0f}% of the photo's contrast")
 
 
