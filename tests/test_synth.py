@@ -168,3 +168,22 @@ def test_kernel_bank_without_usable_estimates_is_refused(tmp_path) -> None:
         KernelBank(tmp_path / "b.npz")
     with pytest.raises(FileNotFoundError, match="kernel_error_bank"):
         KernelBank(tmp_path / "none.npz")
+
+
+def test_wide_large_draws_long_kernels_for_the_non_blind_net() -> None:
+    """Mix.wide_large: the wide families with paths of LARGE_MIN_LENGTH px or more (their support is
+    wider than the default wide kernels', which are mostly short)."""
+    from deblurcli.synth.data import LARGE_MIN_LENGTH
+
+    rng = np.random.default_rng(0)
+    img = rng.random((300, 300, 3)).astype(np.float32)
+    base = dict(motion=0, nonuniform=0, lens=0, defocus=0, gaussian=0, sharp=0, frames=0)
+    large = PairSampler([img], None, Mix(**base, wide_large=1), dead_leaves_p=0.0)
+    wide = PairSampler([img], None, Mix(**base, wide=1), dead_leaves_p=0.0)
+    reach = lambda s: [kernels.support_radius(kernels.canvas(s.sample(np.random.default_rng(i), 64)["kernel"], 75))  # noqa: E731
+                       for i in range(40)]
+    r_large, r_wide = reach(large), reach(wide)
+    assert min(r_large) >= LARGE_MIN_LENGTH / 4  # a path of L px reaches at least ~L/2 across, so ≥ L/4 from the centre
+    assert np.median(r_large) > 1.5 * np.median(r_wide)
+    s = large.sample(np.random.default_rng(3), 64)
+    assert s["blur"].shape == s["sharp"].shape == (64, 64, 3) and abs(float(s["kernel"].sum()) - 1) < 1e-4

@@ -155,14 +155,16 @@ class Mix:
     pairs: float = 0.0  # real GoPro pairs, GOPR0372 frames 47-89
     strong_frames: float = 0.0  # the 240 fps clip at full resolution, windows of GoPro strength
     wide_est: float = 0.0  # as wide, by a kernel of the estimate bank; the net is given its blind estimate
+    wide_large: float = 0.0  # as wide, paths of LARGE_MIN_LENGTH px and more (6% of wide's are that long)
 
     def pick(self, rng: np.random.Generator) -> str:
         names = ("motion", "nonuniform", "lens", "lenspsf", "defocus", "gaussian", "sharp", "frames", "wide", "pairs",
-                 "strong_frames", "wide_est")
+                 "strong_frames", "wide_est", "wide_large")
         p = np.array([getattr(self, k) for k in names], np.float64)
         return str(rng.choice(names, p=p / p.sum()))
 
 
+LARGE_MIN_LENGTH = 30.0  # px: Mix.wide_large's shortest path (the foreign large kernels are 67-70 px)
 MARGIN = 24  # blur a larger crop, keep the centre: no border effects in the target
 
 
@@ -213,10 +215,10 @@ class PairSampler:
         return augment(random_crop(self.images[int(rng.integers(len(self.images)))], rng, size), rng)
 
     def _wide(self, rng: np.random.Generator, size: int, calibration: bool,
-              pair: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """One kernel of the wide distribution (or ``pair``'s true kernel, the net then given its
-        estimate), one tone domain, for the photo and its calibration pair."""
-        k = kernels.wide_kernel(rng) if pair is None else pair[0]
+              pair: tuple[np.ndarray, np.ndarray] | None = None, min_length: float = 5.0) -> dict[str, np.ndarray]:
+        """One kernel of the wide distribution (paths of ``min_length`` px or more; or ``pair``'s true
+        kernel, the net then given its estimate), one tone domain, for the photo and its calibration pair."""
+        k = kernels.wide_kernel(rng, min_length=min_length) if pair is None else pair[0]
         gamma = tone_exponent(rng)
         m = k.shape[0] // 2 + 2
         out: dict[str, np.ndarray] = {}
@@ -241,6 +243,8 @@ class PairSampler:
             return self._wide(rng, size, calibration, self.bank.sample(rng))
         if kind == "wide":
             return self._wide(rng, size, calibration)
+        if kind == "wide_large":
+            return self._wide(rng, size, calibration, min_length=LARGE_MIN_LENGTH)
         if kind == "pairs":  # real blur, already noisy and JPEG'd by the camera: no sensor step
             assert self.pairs is not None
             blur, sharp = self.pairs.sample(rng, size)

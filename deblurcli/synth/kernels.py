@@ -138,14 +138,14 @@ def arc_kernel(length: float, curvature: float, angle: float, size: int | None =
 FAMILIES = ("shake", "long", "line", "arc")
 
 
-def wide_kernel(rng: np.random.Generator, max_size: int = 75) -> np.ndarray:
+def wide_kernel(rng: np.random.Generator, max_size: int = 75, min_length: float = 5.0) -> np.ndarray:
     """A kernel of the wide training distribution (the generalisation issue): camera-shake random walks
     (``shake``), long wandering exposures (``long``), straight (``line``) and curved (``arc``) motion, at
-    sizes drawn log-uniformly from 7 to ``max_size`` px. Centred by centre of mass, like every kernel
+    sizes drawn log-uniformly from 7 (a path of ``min_length`` px) to ``max_size`` px. Centred by centre of mass, like every kernel
     here: a blind net cannot know where an off-centre kernel's mass sits, so its target is the
     centre-of-mass frame (validation scores after the best shift for that reason)."""
     family = FAMILIES[int(rng.choice(4, p=[0.45, 0.15, 0.2, 0.2]))]
-    length = float(np.exp(rng.uniform(np.log(5), np.log(max_size - 4))))
+    length = float(np.exp(rng.uniform(np.log(min_length), np.log(max_size - 4))))
     if family == "shake":
         return motion_kernel(rng, min(int(length) + 6, max_size), length=length)
     if family == "long":

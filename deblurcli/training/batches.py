@@ -56,7 +56,7 @@ class BatchStream(IterableDataset):
                 out["moments_ok"] = torch.tensor([float("moments" in it) for it in items])
         if ARCHS[self.cfg.arch].takes_kernel:  # the PSF on its canvas, and the noise level as estimated
             if any("kernel" not in it for it in items):
-                raise ValueError(f"{self.cfg.arch} trains on blur with a known kernel: mix only wide, wide_est, motion, gaussian, lenspsf, sharp")
+                raise ValueError(f"{self.cfg.arch} trains on blur with a known kernel: mix only wide, wide_est, wide_large, motion, gaussian, lenspsf, sharp")
             side = archs.config_from_dict(self.cfg.arch, self.cfg.hparams).canvas  # the net's kernel canvas
             out["kernel"] = _to_tensor([kernels.canvas(it["kernel"], side) for it in items])
             out["sigma"] = torch.tensor([[value_sigma(it["blur"])] for it in items])
