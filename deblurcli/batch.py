@@ -50,9 +50,28 @@ class FileResult:
     size: tuple[int, int] | None = None  # (width, height) of the upright photo
 
 
-def _images_in(folder: Path, recursive: bool) -> list[Path]:
+def _files_in(folder: Path, recursive: bool) -> list[Path]:
     it = folder.rglob("*") if recursive else folder.glob("*")
-    return sorted(p for p in it if p.is_file() and p.suffix.lower() in INPUT_EXTS and not p.name.startswith("."))
+    return sorted(p for p in it if p.is_file() and not p.name.startswith("."))
+
+
+def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    return [p for p in _files_in(folder, recursive) if p.suffix.lower() in INPUT_EXTS]
+
+
+def _no_images_hint(inputs: list[str], recursive: bool) -> str:
+    """What to do when nothing was found: a folder of BMP or GIF files (which Pillow reads but a folder
+    run leaves out, as graphics rather than photos) is told how to take them."""
+    from PIL import Image
+
+    Image.init()
+    others = {ext for ext in Image.registered_extensions() if ext not in INPUT_EXTS}
+    left = sorted({p.suffix.lower() for raw in inputs if Path(raw).is_dir()
+                   for p in _files_in(Path(raw), recursive) if p.suffix.lower() in others})
+    if left:
+        return (f"a folder gives only its photos (JPEG, PNG, TIFF, WebP, HEIC, RAW); to restore its {', '.join(left)} files, "
+                f"name them or give a pattern, e.g. \"{Path(next(r for r in inputs if Path(r).is_dir())) / ('*' + left[0])}\"")
+    return "pass image files, folders (with -r to descend) or glob patterns"
 
 
 # What our commands add to an output's stem besides --suffix: never inputs when a folder or a pattern
@@ -117,7 +136,7 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     out_dir = opts.output if opts.output is not None and opts.output.is_dir() else None
     files = expand(inputs, opts.recursive, opts.suffix, out_dir)
     if not files:
-        raise UsageError("no input images found", "pass image files, folders (with -r to descend) or glob patterns")
+        raise UsageError("no input images found", _no_images_hint(inputs, opts.recursive))
     out = opts.output
     to_dir = out is not None and (len(files) > 1 or out.is_dir() or str(out).endswith(("/", "\\")) or out.suffix == "")
     jobs: list[Job] = []

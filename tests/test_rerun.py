@@ -82,3 +82,28 @@ def test_a_killed_runs_part_files_are_cleaned_and_live_ones_kept(tmp_path: Path)
         os.utime(f, (old, old))
     assert clean_stale_parts(tmp_path) == [stale]
     assert live.exists() and fresh.exists() and other.exists() and not stale.exists()
+
+
+def test_a_folder_of_bmp_and_gif_files_says_how_to_take_them(tmp_path: Path) -> None:
+    """A folder run leaves graphics formats out; when that leaves nothing, the hint names them and gives a
+    pattern that takes them (the pattern then finds the file)."""
+    import pytest
+
+    from deblurcli.errors import UsageError
+
+    img = Image.fromarray((np.random.default_rng(0).random((40, 48, 3)) * 255).astype(np.uint8))
+    img.save(tmp_path / "a.bmp")
+    img.save(tmp_path / "b.gif")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(UsageError) as e:
+        plan_jobs([str(tmp_path)], NamingOptions())
+    hint = e.value.hint
+    assert ".bmp, .gif" in hint and ".txt" not in hint
+    pattern = hint.split('"')[1]
+    assert [j.src.name for j in plan_jobs([pattern], NamingOptions())] == ["a.bmp"]
+    (tmp_path / "notes.txt").unlink()
+    (tmp_path / "a.bmp").unlink()
+    (tmp_path / "b.gif").unlink()
+    with pytest.raises(UsageError) as e:
+        plan_jobs([str(tmp_path)], NamingOptions())
+    assert "glob patterns" in e.value.hint
