@@ -313,3 +313,29 @@ def test_a_corrupt_non_blind_net_is_not_hidden_behind_the_blind_fallback() -> No
     with pytest.raises(ModelOutputError) as e:
         dec.restore(y, estimated=KernelEstimate(kernel=_shake(), confidence=0.95, scale=1.0))
     assert not isinstance(e.value, KernelMismatchError) and "non-finite" in str(e.value)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 128), (27, 300)])
+def test_a_photo_too_small_for_a_kernel_goes_to_the_blind_net_and_writes_no_trace(tmp_path: Path, shape) -> None:
+    """Once a raw OpenCV assertion failed the photo: too small for even a 7 px kernel, it now gets the
+    blind net with a warning that says why, and --save-kernel writes nothing for it."""
+    img = np.random.default_rng(0).random((*shape, 3)).astype(np.float32)
+    est = estimate(img)
+    assert est.failed and not est.ok and "too small" in est.failed
+    photo = _save(tmp_path / "tiny.png", img)
+    r = runner.invoke(app, route([str(photo), "--method", "kernel", "--save-kernel", "--json"]))
+    assert r.exit_code == 0, r.output
+    assert "too small to estimate" in r.output
+    assert (tmp_path / "tiny_deblurred.png").exists() and not list(tmp_path.glob("*_kernel.*"))
+
+
+def test_a_small_photo_gets_a_kernel_it_can_hold_and_pure_noise_no_nan() -> None:
+    """The kernel looked for is at most a quarter of the short side, so every pyramid level has gradients
+    to read (on a 96×128 photo of noise the kernel step once divided 0 by 0 and the photo failed)."""
+    noise = np.random.default_rng(1).random((96, 128, 3)).astype(np.float32)
+    est = estimate(noise)
+    assert not est.failed and np.isfinite(est.kernel).all() and est.kernel.sum() == pytest.approx(1, abs=1e-4)
+    assert est.kernel.shape[0] <= 96 // 4 + 1
+    small = np.clip(convolve(_scene(13, 128), kernels.line_kernel(9, 0.3)), 0, 1)
+    est = estimate(small)
+    assert est.kernel.shape[0] <= 128 // 4 + 1 and np.isfinite(est.kernel).all()

@@ -37,6 +37,10 @@ MIN_CONFIDENCE = 0.7
 # the foreign shake kernels' estimates have radii of 3.8-6.8 px and peaks of 0.02-0.10.
 MIN_RADIUS_PX = 1.0
 MAX_PEAK = 0.15
+# The largest kernel looked for is at most this share of the photo's short side (at the working scale):
+# the coarse-to-fine pyramid's smallest level needs gradients inside the part the blur model holds for.
+MAX_KERNEL_SHARE = 0.25
+MIN_SIDE = 28  # px (at the working scale): a smaller photo gets no estimate (it allows no 7 px kernel)
 # Raised whenever what ``estimate`` returns changes for the same config (cached estimates are keyed by it).
 VERSION = 2
 
@@ -71,6 +75,7 @@ class KernelEstimate:
     confidence: float  # normalised correlation of the two regions' kernels, in [0, 1]
     scale: float  # working scale the kernel was estimated at (1 = full resolution)
     agreement: float = 1.0  # the kernel's best normalised correlation with one of the two regions' kernels
+    failed: str = ""  # why no kernel could be estimated at all (then the kernel is a delta, confidence 0)
 
     @property
     def is_shake(self) -> bool:
@@ -80,7 +85,7 @@ class KernelEstimate:
 
     @property
     def ok(self) -> bool:
-        return self.confidence >= MIN_CONFIDENCE and self.is_shake
+        return not self.failed and self.confidence >= MIN_CONFIDENCE and self.is_shake
 
 
 def _grad_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +122,7 @@ def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -
 
 def _clean(k: np.ndarray, cut: float) -> np.ndarray:
     k = np.maximum(k, 0)
-    if k.max() <= 0:
+    if not np.isfinite(k).all() or k.max() <= 0:
         return delta(k.shape[0])
     k[k < cut * k.max()] = 0
     # keep the connected pieces that hold most of the mass (specks of noise are small and isolated)
@@ -160,6 +165,8 @@ def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.nda
     num = sum(np.conj(a) * b for a, b in zip(Fx, Fy))
     den = sum(np.abs(a) ** 2 for a in Fx)
     reg = gamma * den.mean() * 1e-2
+    if reg <= 0:  # no gradient where the blur model holds (a flat region, or one too small for s)
+        return np.zeros((s, s), np.float32)
     k = np.fft.irfft2(num / (den + reg), s=x.shape)
     k = np.fft.fftshift(k)
     cy, cx = x.shape[0] // 2, x.shape[1] // 2
@@ -267,6 +274,12 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
     if scale < 1:
         g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         ks = max(int(round(cfg.kernel_size * scale)) | 1, 7)
+    if min(g.shape) < MIN_SIDE:
+        h, w = rgb.shape[:2]
+        return KernelEstimate(kernel=delta(1), confidence=0.0, scale=scale, agreement=0.0,
+                              failed=f"the photo ({w}×{h} px) is too small to estimate a camera-shake kernel from "
+                                     f"(at least {MIN_SIDE} px a side)")
+    ks = min(ks, int(MAX_KERNEL_SHARE * min(g.shape)) | 1)
     sub = replace(cfg, kernel_size=ks)
     side = min(cfg.crop, *g.shape)
     ks_found = [estimate_region(g[y : y + side, x : x + side], sub) for y, x in _regions(g, side)]

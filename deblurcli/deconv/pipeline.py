@@ -61,13 +61,15 @@ class KernelDeconvolver:
             est = estimated if estimated is not None else estimate(rgb, self.est_cfg)
             conf, kernel = est.confidence, est.kernel
             if not est.ok and self.blind is not None:
-                if warnings is not None and not est.is_shake:
+                if warnings is not None and est.failed:
+                    warnings.append(f"{est.failed}: used the blind network instead")
+                elif warnings is not None and not est.is_shake:
                     warnings.append("no camera shake found (the photo looks sharp or only slightly blurred): "
                                     "used the blind network instead")
                 elif warnings is not None:
                     warnings.append(f"the blur does not look like one camera shake over the whole photo (kernel "
                                     f"confidence {est.confidence:.2f}): used the blind network instead")
-                return KernelResult(self.blind(rgb, progress), kernel, conf, "blind",
+                return KernelResult(self.blind(rgb, progress), None if est.failed else kernel, conf, "blind",
                                     seconds_estimate=time.perf_counter() - t0)
         t_est = time.perf_counter() - t0
         on_canvas = to_canvas(kernel, self.runner.net.cfg.canvas)
