@@ -53,13 +53,17 @@ class _Kind:
 def _from_array(a: np.ndarray) -> tuple[Photo, _Kind]:
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)):
         raise InputError(f"an array of shape {a.shape}: expected H×W, H×W×1, H×W×2, H×W×3 or H×W×4")
+    if a.size == 0:
+        raise InputError(f"an empty array (shape {a.shape})", "pass an image of at least 1×1 px")
     if a.dtype == np.uint8:
         top, bits = 255.0, 8
     elif a.dtype == np.uint16:
         top, bits = 65535.0, 16
     elif np.issubdtype(a.dtype, np.floating):
         top, bits = 1.0, 16
-        if not np.isfinite(a).all() or float(a.min()) < 0 or float(a.max()) > 1:
+        if not np.isfinite(a).all():
+            raise InputError("the float array holds NaN or infinite values", "replace them, e.g. np.nan_to_num(a)")
+        if float(a.min()) < 0 or float(a.max()) > 1:
             raise InputError("a float array must hold values in [0, 1]", "scale it, or pass uint8/uint16")
     else:
         raise InputError(f"an array of dtype {a.dtype}: expected uint8, uint16 or float in [0, 1]")

@@ -81,6 +81,13 @@ def test_bad_inputs_are_input_errors(tiny_registry: Path) -> None:
     for bad in (np.zeros((4, 4, 5), np.uint8), np.full((8, 8, 3), 2.0, np.float32), np.zeros((8, 8), np.int32), [1, 2]):
         with pytest.raises(InputError):
             r.restore(bad)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="empty"):  # was numpy's "zero-size array to reduction operation"
+        r.restore(np.zeros((0, 8, 3), np.float32))
+    nan = np.full((8, 8, 3), 0.5, np.float32)
+    nan[2, 3, 1] = np.nan
+    with pytest.raises(InputError, match="NaN") as e:
+        r.restore(nan)
+    assert "nan_to_num" in e.value.hint
 
 
 def test_defocus_and_calibrate(tiny_registry: Path, tmp_path: Path) -> None:
