@@ -139,6 +139,10 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
         raise UsageError("no input images found", _no_images_hint(inputs, opts.recursive))
     out = opts.output
     to_dir = out is not None and (len(files) > 1 or out.is_dir() or str(out).endswith(("/", "\\")) or out.suffix == "")
+    if (out is not None and len(files) > 1 and not out.is_dir() and out.suffix.lower() in IMAGE_EXTS
+            and not str(out).endswith(("/", "\\"))):
+        raise UsageError(f"-o {out} names one file, but {len(files)} inputs were given",
+                         f"give a folder for their outputs, e.g. -o {out.with_suffix('')}/")
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
     for src, base in files:

@@ -107,3 +107,22 @@ def test_a_folder_of_bmp_and_gif_files_says_how_to_take_them(tmp_path: Path) -> 
     with pytest.raises(UsageError) as e:
         plan_jobs([str(tmp_path)], NamingOptions())
     assert "glob patterns" in e.value.hint
+
+
+def test_o_naming_a_file_with_several_inputs_is_refused_not_made_a_folder(tmp_path: Path) -> None:
+    """`-o out.png` with two inputs once made a FOLDER named out.png; now it is a usage error that says
+    to give a folder, and nothing is created. An existing folder of that name is still a folder."""
+    import pytest
+
+    from deblurcli.errors import UsageError
+
+    srcs = _photos(tmp_path / "in", 2)
+    with pytest.raises(UsageError, match="names one file") as e:
+        plan_jobs([str(p) for p in srcs], NamingOptions(output=tmp_path / "out.png"))
+    assert "folder" in e.value.hint and not (tmp_path / "out.png").exists()
+    r = runner.invoke(app, route([*map(str, srcs), "-o", str(tmp_path / "out.png")]))
+    assert r.exit_code == 2 and not (tmp_path / "out.png").exists()
+    (tmp_path / "out.png").mkdir()
+    jobs = plan_jobs([str(p) for p in srcs], NamingOptions(output=tmp_path / "out.png"))
+    assert [j.dest.parent.name for j in jobs] == ["out.png", "out.png"]
+    assert [j.dest.name for j in plan_jobs([str(srcs[0])], NamingOptions(output=tmp_path / "one.png"))] == ["one.png"]
