@@ -29,7 +29,7 @@ from deblurcli.engine.unrolled import UnrolledRunner
 from deblurcli.evaluation import aligned
 from deblurcli.models.loader import load_model
 from deblurcli.synth import kernels
-from deblurcli.synth.data import data_root, load_images
+from deblurcli.synth.data import LARGE_MIN_LENGTH, data_root, load_images
 from deblurcli.synth.degrade import degrade, wide_blur
 
 KINDS = ("shake-srgb", "shake-linear", "nonuniform", "sharp")
@@ -43,7 +43,8 @@ def cbsd_like(photo: np.ndarray) -> np.ndarray:
 
 
 def blurred(sharp: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-    """``sharp`` blurred as ``kind`` (one of ``KINDS``) with σ 0.01 noise, and the shake's kernel (None
+    """``sharp`` blurred as ``kind`` (one of ``KINDS``, or ``large-srgb``/``large-linear``: a shake of
+    ``Mix.wide_large``'s long paths) with σ 0.01 noise, and the shake's kernel (None
     for the other kinds)."""
     k = None
     if kind == "sharp":
@@ -51,8 +52,8 @@ def blurred(sharp: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.
     elif kind == "nonuniform":
         y = degrade(sharp, rng, "nonuniform").blurred
     else:
-        k = kernels.wide_kernel(rng)
-        y = wide_blur(sharp, k, rng, 1.0 if kind == "shake-srgb" else 2.2, highlight_p=0.0)
+        k = kernels.wide_kernel(rng, min_length=LARGE_MIN_LENGTH if kind.startswith("large") else 5.0)
+        y = wide_blur(sharp, k, rng, 2.2 if kind.endswith("linear") else 1.0, highlight_p=0.0)
     return np.clip(y + 0.01 * rng.standard_normal(y.shape).astype(np.float32), 0, 1).astype(np.float32), k
 
 

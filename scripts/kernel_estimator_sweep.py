@@ -62,6 +62,9 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=12)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kinds", nargs="+", default=["shake-srgb", "shake-linear"],
+                    choices=["shake-srgb", "shake-linear", "large-srgb", "large-linear"],
+                    help="the blur of each photo (large-*: paths of 30 px or more, Mix.wide_large)")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -72,7 +75,7 @@ def main() -> None:
     rng = np.random.default_rng(11)
     for p in photos:
         sharp = cbsd_like(p)
-        for kind in ("shake-srgb", "shake-linear"):
+        for kind in a.kinds:
             y, k = blurred(sharp, kind, rng)
             base = aligned(y, sharp)[0]
             cases.append({"sharp": sharp, "blur": y, "kernel": k, "input": base,
@@ -98,7 +101,7 @@ def main() -> None:
         recs.append({"variant": name, "similarity": sims, "gain": gains, "confidence": confs, "ok": oks})
         print(rows[-1], flush=True)
     true = np.mean([c["true"] for c in cases])
-    text = "\n".join([f"{len(cases)} blurred training photos; hqs given the TRUE kernel gains {true:+.2f} dB.", "",
+    text = "\n".join([f"{len(cases)} blurred training photos ({', '.join(a.kinds)}); hqs given the TRUE kernel gains {true:+.2f} dB.", "",
                       "| variant | similarity to the true kernel | gain, estimate always used | gain, refused = 0 | used | s per photo |",
                       "|---|---:|---:|---:|---:|---:|", *rows])
     print(text)
