@@ -40,7 +40,8 @@ NOTES = {
     "everywhere: best at step 1,500 with +6.11 / +5.03 / +3.38 dB on the sRGB / linear-light / large sets as `deblur` runs "
     "it (tone guard on), against the shipped +5.59 / +4.88 / +2.91 (scripts/kernel_eval.py --run runs/hqs-large). With "
     "our ESTIMATED kernels, what `--method kernel` gives users, it is not: GoPro -0.08, sRGB +0.04, linear light -0.12, "
-    "large -0.05 dB against the shipped hqs on the same estimates. A sharper prior is less forgiving of a wrong kernel; "
+    "large -0.05 dB against the shipped hqs on the same estimates (made with a tried estimator setting, lam_radius 8 at "
+    "every level; docs/kernel_estimator_sweep.txt). A sharper prior is less forgiving of a wrong kernel; "
     "the estimator is the limit, so the shipped hqs stays.",
     "dpa-lite-wide-c": "dpa-lite continued from the shipped step 3,000 (lr 1e-4, 1,500 steps), over two sessions (stopped "
     "at step 900 for hqs-lens, resumed to 1,500). Its mean foreign gain (raw net, no tone guard) went +0.19 → +0.20 → +0.24 "

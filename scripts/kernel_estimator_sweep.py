@@ -33,9 +33,7 @@ from deblurcli.models.loader import load_model
 from deblurcli.synth.data import data_root, load_images
 from kernel_confidence_sweep import blurred, cbsd_like  # the same test cases (scripts/ is on the path)
 
-# The settings the rows of docs/kernel_estimator_sweep.txt vary: the shipped ones before lam_radius
-# (lamR8 is the shipped config since).
-BASE = replace(EstimateConfig(), lam_radius=0.0)
+BASE = EstimateConfig()  # the shipped settings
 VARIANTS: dict[str, EstimateConfig] = {
     "base": BASE,
     "inner8": replace(BASE, inner=8),
@@ -59,7 +57,7 @@ VARIANTS: dict[str, EstimateConfig] = {
     "lamR4": replace(BASE, lam_radius=4.0, lam_fine_only=False),
     "lamR8": replace(BASE, lam_radius=8.0, lam_fine_only=False),
     "lamR12": replace(BASE, lam_radius=12.0, lam_fine_only=False),
-    "lamR8-fine": replace(BASE, lam_radius=8.0, lam_fine_only=True),
+    "lamR8-fine": replace(BASE, lam_radius=8.0, lam_fine_only=True),  # tried on the foreign sets, not shipped
     "lam1-inner8": replace(BASE, lam=1e-3, inner=8),
 }
 

@@ -69,12 +69,13 @@ class EstimateConfig:
     edge_keep: float = 0.0
     # The L0 weight shrinks for a wide kernel: lam × clip(lam_radius / R, 0.25, 1), R the current kernel's
     # rms radius in working-scale px (a long blur leaves weak gradients, and a fixed weight then keeps too
-    # few edges to read it from); 0 = off. Only at the levels whose kernel side is at least half the
-    # largest (``lam_fine_only``): a coarse level's kernel, a few px wide, is wide once scaled up, and
-    # shrinking there made 2 of 24 already-sharp training photos pass as shakes. Chosen on training
-    # photos (docs/kernel_estimator_sweep.txt): paths of 30-71 px gain +0.91 dB with their estimate
-    # against +0.67 with the fixed weight; the wide distribution's shakes +1.38 against +1.41.
-    lam_radius: float = 8.0
+    # few edges to read it from); 0 = off. With ``lam_fine_only``, only at the levels whose kernel side is
+    # at least half the largest: a coarse level's kernel, a few px wide, is wide once scaled up, and
+    # shrinking there made 2 of 24 already-sharp training photos pass as shakes. Off: at 8 px (fine levels
+    # only) long paths on training photos gained +0.91 dB against +0.67, but the foreign sets did not
+    # move on the whole (sRGB shake +0.18, linear-light shake -0.25, large +0.05, GoPro -0.01 dB;
+    # docs/kernel_estimator_sweep.txt).
+    lam_radius: float = 0.0
     lam_fine_only: bool = True
 
 
