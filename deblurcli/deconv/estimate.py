@@ -38,8 +38,10 @@ MIN_CONFIDENCE = 0.7
 MIN_RADIUS_PX = 1.0
 MAX_PEAK = 0.15
 # The largest kernel looked for is at most this share of the photo's short side (at the working scale):
-# the coarse-to-fine pyramid's smallest level needs gradients inside the part the blur model holds for.
-MAX_KERNEL_SHARE = 0.25
+# the coarse-to-fine pyramid's smallest level needs a few pixels to resize to. Half, not less: the
+# foreign large-kernel photos are 240 px high once their 67-70 px blur is cropped off, and a quarter
+# (61 px) cut those kernels short.
+MAX_KERNEL_SHARE = 0.5
 MIN_SIDE = 28  # px (at the working scale): a smaller photo gets no estimate (it allows no 7 px kernel)
 # Raised whenever what ``estimate`` returns changes for the same config (cached estimates are keyed by it).
 VERSION = 3
