@@ -66,11 +66,11 @@ def _no_images_hint(inputs: list[str], recursive: bool) -> str:
 
     Image.init()
     others = {ext for ext in Image.registered_extensions() if ext not in INPUT_EXTS}
-    left = sorted({p.suffix.lower() for raw in inputs if Path(raw).is_dir()
-                   for p in _files_in(Path(raw), recursive) if p.suffix.lower() in others})
+    left = [p for raw in inputs if Path(raw).is_dir() for p in _files_in(Path(raw), recursive) if p.suffix.lower() in others]
     if left:
-        return (f"a folder gives only its photos (JPEG, PNG, TIFF, WebP, HEIC, RAW); to restore its {', '.join(left)} files, "
-                f"name them or give a pattern, e.g. \"{Path(next(r for r in inputs if Path(r).is_dir())) / ('*' + left[0])}\"")
+        exts = ", ".join(sorted({p.suffix.lower() for p in left}))
+        return (f"a folder gives only its photos (JPEG, PNG, TIFF, WebP, HEIC, RAW); to restore its {exts} files, "
+                f"name them or give a pattern, e.g. \"{left[0].parent / ('*' + left[0].suffix)}\"")
     return "pass image files, folders (with -r to descend) or glob patterns"
 
 
@@ -138,11 +138,11 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     if not files:
         raise UsageError("no input images found", _no_images_hint(inputs, opts.recursive))
     out = opts.output
-    to_dir = out is not None and (len(files) > 1 or out.is_dir() or str(out).endswith(("/", "\\")) or out.suffix == "")
-    if (out is not None and len(files) > 1 and not out.is_dir() and out.suffix.lower() in IMAGE_EXTS
-            and not str(out).endswith(("/", "\\"))):
+    names_file = out is not None and not (out.is_dir() or str(out).endswith(("/", "\\")) or out.suffix == "")
+    if names_file and len(files) > 1 and out.suffix.lower() in IMAGE_EXTS:  # type: ignore[union-attr]
         raise UsageError(f"-o {out} names one file, but {len(files)} inputs were given",
-                         f"give a folder for their outputs, e.g. -o {out.with_suffix('')}/")
+                         f"give a folder for their outputs, e.g. -o {out.with_suffix('')}/")  # type: ignore[union-attr]
+    to_dir = out is not None and (len(files) > 1 or not names_file)
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
     for src, base in files:

@@ -31,7 +31,7 @@ from deblurcli.errors import KernelMismatchError
 from deblurcli.evaluation import aligned
 from deblurcli.models.loader import load_model
 from deblurcli.synth.data import data_root, load_images
-from kernel_confidence_sweep import blurred, cbsd_like  # the same test cases (scripts/ is on the path)
+from kernel_confidence_sweep import cases as test_cases  # the same kind of test cases (scripts/ is on the path)
 
 BASE = EstimateConfig()  # the shipped settings
 VARIANTS: dict[str, EstimateConfig] = {
@@ -77,14 +77,10 @@ def main() -> None:
     dec = KernelDeconvolver(UnrolledRunner(hqs, RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA)))
     photos = load_images(data_root(), ("train/bsds500test",))[-a.photos :]  # the confidence sweep took the first
     cases = []
-    rng = np.random.default_rng(11)
-    for p in photos:
-        sharp = cbsd_like(p)
-        for kind in a.kinds:
-            y, k = blurred(sharp, kind, rng)
-            base = aligned(y, sharp)[0]
-            cases.append({"sharp": sharp, "blur": y, "kernel": k, "input": base,
-                          "true": aligned(dec.restore(y, k).rgb, sharp)[0] - base})
+    for _, _, sharp, y, k in test_cases(photos, a.kinds, seed=11):
+        base = aligned(y, sharp)[0]
+        cases.append({"sharp": sharp, "blur": y, "kernel": k, "input": base,
+                      "true": aligned(dec.restore(y, k).rgb, sharp)[0] - base})
     rows, recs = [], []
     for name in a.variants:
         cfg = VARIANTS[name]

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 
 from deblurcli.deconv.estimate import estimate
 from deblurcli.synth.data import data_root, load_images
-from kernel_confidence_sweep import KINDS, blurred, cbsd_like  # scripts/ is on the path
+from kernel_confidence_sweep import cases  # scripts/ is on the path
 from kernel_estimator_sweep import VARIANTS
 
 
@@ -25,16 +24,12 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["base", "lamR8", "lamR8-fine"], choices=list(VARIANTS))
     a = ap.parse_args()
     torch.set_num_threads(1)
-    rng = np.random.default_rng(7)  # the confidence sweep's seed: its cases, in its order
-    used = {v: [] for v in a.variants}
-    for i, p in enumerate(load_images(data_root(), ("train/bsds500test",))[: a.photos]):
-        sharp = cbsd_like(p)
-        for kind in KINDS:
-            y, _ = blurred(sharp, kind, rng)
-            if kind == "sharp":
-                for v in a.variants:
-                    if estimate(y, VARIANTS[v]).ok:
-                        used[v].append(i)
+    used: dict[str, list[int]] = {v: [] for v in a.variants}
+    for i, kind, _, y, _ in cases(load_images(data_root(), ("train/bsds500test",))[: a.photos]):  # the sweep's own
+        if kind == "sharp":
+            for v in a.variants:
+                if estimate(y, VARIANTS[v]).ok:
+                    used[v].append(i)
     for v, photos in used.items():
         print(f"{v}: {len(photos)} of {a.photos} already-sharp photos would be deconvolved {photos}")
 

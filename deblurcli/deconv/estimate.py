@@ -133,7 +133,7 @@ def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -
 
 def _clean(k: np.ndarray, cut: float) -> np.ndarray:
     k = np.maximum(k, 0)
-    if not np.isfinite(k).all() or k.max() <= 0:
+    if k.max() <= 0:
         return delta(k.shape[0])
     k[k < cut * k.max()] = 0
     # keep the connected pieces that hold most of the mass (specks of noise are small and isolated)
