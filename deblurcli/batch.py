@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import DeblurError, OutputExistsError, UsageError
 from .io.raw import RAW_EXTS
-from .io.images import EXT_FOR, FORMATS, INPUT_EXTS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
+from .io.images import EXT_FOR, FORMATS, INPUT_EXTS, PHOTO_KINDS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
 
 IMAGE_EXTS = tuple(FORMATS)  # what we write
 OutFormat = Literal["same", "png", "jpg", "tiff", "webp"]
@@ -69,7 +69,7 @@ def _no_images_hint(inputs: list[str], recursive: bool) -> str:
     left = [p for raw in inputs if Path(raw).is_dir() for p in _files_in(Path(raw), recursive) if p.suffix.lower() in others]
     if left:
         exts = ", ".join(sorted({p.suffix.lower() for p in left}))
-        return (f"a folder gives only its photos (JPEG, PNG, TIFF, WebP, HEIC, RAW); to restore its {exts} files, "
+        return (f"a folder gives only its photos ({PHOTO_KINDS}); to restore its {exts} files, "
                 f"name them or give a pattern, e.g. \"{left[0].parent / ('*' + left[0].suffix)}\"")
     return "pass image files, folders (with -r to descend) or glob patterns"
 

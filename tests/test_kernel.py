@@ -339,3 +339,13 @@ def test_a_small_photo_gets_a_kernel_it_can_hold_and_pure_noise_no_nan() -> None
     small = np.clip(convolve(_scene(13, 128), kernels.line_kernel(9, 0.3)), 0, 1)
     est = estimate(small)
     assert est.kernel.shape[0] <= 128 // 2 + 1 and np.isfinite(est.kernel).all()
+
+
+def test_a_long_panorama_is_not_refused_as_too_small() -> None:
+    """A 60×3000 px panorama shrunk by its long side to 1,024 px would be 20 px high, and was once
+    refused as "too small" although each of its sides is above 28 px: the working scale keeps the short
+    side at 28 px at least."""
+    sharp = cv2.GaussianBlur(dead_leaves(np.random.default_rng(3), 3000, n=20000), (0, 0), 1.0)[:60]
+    est = estimate(np.clip(convolve(sharp, kernels.line_kernel(9, 0.3)), 0, 1))
+    assert not est.failed and est.scale * 60 >= 28
+    assert np.isfinite(est.kernel).all() and est.kernel.sum() == pytest.approx(1, abs=1e-4)

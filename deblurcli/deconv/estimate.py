@@ -44,7 +44,7 @@ MAX_PEAK = 0.15
 MAX_KERNEL_SHARE = 0.5
 MIN_SIDE = 28  # px (at the working scale): a smaller photo gets no estimate (it allows no 7 px kernel)
 # Raised whenever what ``estimate`` returns changes for the same config (cached estimates are keyed by it).
-VERSION = 3
+VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -284,7 +284,9 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
     """One kernel for an H×W×3 photo (values as given), with its confidence (``KernelEstimate``)."""
     v = to_linear(rgb) if cfg.linear else rgb
     g = np.ascontiguousarray(v.mean(-1) if v.ndim == 3 else v, dtype=np.float32)
-    scale = min(1.0, cfg.work_side / max(g.shape))
+    # Long side to work_side at most, but never a short side under MIN_SIDE where the photo has one (a
+    # long panorama shrunk by its long side alone was once refused as "too small").
+    scale = min(1.0, max(cfg.work_side / max(g.shape), MIN_SIDE / min(g.shape)))
     ks = cfg.kernel_size
     if scale < 1:
         g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

@@ -36,6 +36,9 @@ FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tif
 READ_ONLY = {".heic": "HEIF", ".heif": "HEIF"}  # phones' photos: read (pillow-heif), written as JPEG
 READ_ONLY.update({ext: "RAW" for ext in RAW_EXTS})  # cameras' RAW files: developed (rawpy), written as 16-bit TIFF
 INPUT_EXTS = tuple(FORMATS) + tuple(READ_ONLY)
+# The kinds above in words, for hints: a kind added to FORMATS or READ_ONLY needs its name here.
+KIND_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WebP", "HEIF": "HEIC", "RAW": "camera RAW"}
+PHOTO_KINDS = ", ".join(KIND_NAMES[k] for k in dict.fromkeys([*FORMATS.values(), *READ_ONLY.values()]))
 
 
 def _register_heif() -> None:
@@ -120,7 +123,7 @@ def _open(path: Path) -> Image.Image:
         return Image.open(path)
     except UnidentifiedImageError as e:
         raise InputError(f"{path}: not an image we can read",
-                         "supported: JPEG, PNG, TIFF (8/16-bit), WebP, HEIC, camera RAW (DNG, CR2/CR3, NEF, ARW, RAF…), and the other formats Pillow reads (BMP, GIF…)") from e
+                         f"supported: {PHOTO_KINDS} (DNG, CR2/CR3, NEF, ARW, RAF…), and the other formats Pillow reads (BMP, GIF…)") from e
     except OSError as e:
         raise InputError(f"{path}: truncated or corrupt image ({e})") from e
 
