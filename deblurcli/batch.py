@@ -145,7 +145,11 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     to_dir = out is not None and (len(files) > 1 or not names_file)
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
+    sources: set[Path] = set()
     for src, base in files:
+        if src.resolve() in sources:  # named twice (a file and a pattern or folder that holds it): once
+            continue
+        sources.add(src.resolve())
         name = output_name(src, opts)
         if out is None:
             dest = src.with_name(name)
@@ -161,7 +165,8 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
         if dest.resolve() == src.resolve():
             err = "output would overwrite the input; choose another --suffix or -o"
         elif dest.resolve() in seen:
-            err = f"two inputs map to the same output {dest} (also {seen[dest.resolve()]})"
+            err = (f"two inputs map to the same output {dest} (also {seen[dest.resolve()]}); "
+                   "run it again with its own -o folder")
         seen.setdefault(dest.resolve(), src)
         jobs.append(Job(src, dest, err))
     return jobs

@@ -126,3 +126,16 @@ def test_o_naming_a_file_with_several_inputs_is_refused_not_made_a_folder(tmp_pa
     jobs = plan_jobs([str(p) for p in srcs], NamingOptions(output=tmp_path / "out.png"))
     assert [j.dest.parent.name for j in jobs] == ["out.png", "out.png"]
     assert [j.dest.name for j in plan_jobs([str(srcs[0])], NamingOptions(output=tmp_path / "one.png"))] == ["one.png"]
+
+
+def test_a_photo_named_twice_is_restored_once_and_a_real_clash_says_what_to_do(tmp_path: Path) -> None:
+    """`deblur "*.jpg" p0.jpg` named p0.jpg twice; its second job failed as a clash with its own output
+    and the run exited 1 though nothing was wrong. Now it is one job. Two different photos that would
+    share an output (the same name in two folders, -o one folder) still clash, with what to do."""
+    srcs = _photos(tmp_path / "in", 2)
+    jobs = plan_jobs([str(tmp_path / "in" / "*.jpg"), str(srcs[0]), str(tmp_path / "in")], NamingOptions())
+    assert sorted(j.src.name for j in jobs) == ["p0.jpg", "p1.jpg"] and not any(j.error for j in jobs)
+    other = _photos(tmp_path / "other", 1)
+    jobs = plan_jobs([str(tmp_path / "in"), str(tmp_path / "other")], NamingOptions(output=tmp_path / "out"))
+    clash = [j for j in jobs if j.error]
+    assert [j.src for j in clash] == other and "its own -o folder" in clash[0].error
