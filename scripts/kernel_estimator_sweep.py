@@ -34,6 +34,7 @@ from deblurcli.synth.data import data_root, load_images
 from kernel_confidence_sweep import cases as test_cases  # the same kind of test cases (scripts/ is on the path)
 
 BASE = EstimateConfig()  # the shipped settings
+# The variants of removed options (k_iters/l1, linear, edge_keep, lam_radius) ran at commit cc4f1e1.
 VARIANTS: dict[str, EstimateConfig] = {
     "base": BASE,
     "inner8": replace(BASE, inner=8),
@@ -43,21 +44,6 @@ VARIANTS: dict[str, EstimateConfig] = {
     "gamma400": replace(BASE, gamma=400.0),
     "cut05": replace(BASE, cut=0.05),
     "cut15": replace(BASE, cut=0.15),
-    "pg30": replace(BASE, k_iters=30, l1=0.0),
-    "pg30-l1": replace(BASE, k_iters=30, l1=0.05),
-    "pg30-l1-cut05": replace(BASE, k_iters=30, l1=0.05, cut=0.05),
-    "pg30-l1-last3": replace(BASE, k_iters=30, l1=0.05, k_iters_levels=3),
-    "pg15-l1": replace(BASE, k_iters=15, l1=0.05),
-    "pg30-l2": replace(BASE, k_iters=30, l1=0.02),
-    "pg30-l10": replace(BASE, k_iters=30, l1=0.10),
-    "linear": replace(BASE, linear=True),
-    "edges50": replace(BASE, edge_keep=0.5),
-    "edges30": replace(BASE, edge_keep=0.3),
-    "edges15": replace(BASE, edge_keep=0.15),
-    "lamR4": replace(BASE, lam_radius=4.0, lam_fine_only=False),
-    "lamR8": replace(BASE, lam_radius=8.0, lam_fine_only=False),
-    "lamR12": replace(BASE, lam_radius=12.0, lam_fine_only=False),
-    "lamR8-fine": replace(BASE, lam_radius=8.0, lam_fine_only=True),  # tried on the foreign sets, not shipped
     "lam1-inner8": replace(BASE, lam=1e-3, inner=8),
 }
 

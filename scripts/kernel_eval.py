@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +55,6 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=12, help="CBSD68 photos per kernel")
     ap.add_argument("--no-estimate", action="store_true", help="skip the estimated-kernel row")
     ap.add_argument("--out", type=Path, help="write the table and JSON here")
-    ap.add_argument("--lam-radius", type=float, default=EstimateConfig().lam_radius,
-                    help="the estimator's EstimateConfig.lam_radius (a tried setting; docs/kernel_estimator_sweep.txt)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.run:
@@ -71,7 +68,7 @@ def main() -> None:
     cfg = RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA)
     blind_net, _ = load_model(a.blind, "deblur")
     blind = Runner(blind_net, RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA, edge_pad=16))
-    est_cfg = replace(EstimateConfig(), lam_radius=a.lam_radius)
+    est_cfg = EstimateConfig()
     dec = KernelDeconvolver(UnrolledRunner(net, cfg), lambda rgb, p: blind.restore(rgb, progress=p), est_cfg)
     rows: dict[str, dict[str, list]] = {}
     extra: dict[str, dict[str, float | None]] = {}

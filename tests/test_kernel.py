@@ -188,10 +188,10 @@ def test_a_psf_field_of_one_kernel_deconvolves_as_that_kernel_does() -> None:
     assert np.abs(field - sharp).mean() < np.abs(blur - sharp).mean()  # and it does deconvolve
 
 
-def test_the_kernel_step_refined_under_constraints_is_non_negative_and_nearer_the_truth() -> None:
-    """The projected-gradient refinement of the kernel step (``k_iters``): from noisy gradients the ridge
-    solution has negative lobes and spread mass; the refined one is non-negative and nearer the kernel."""
-    from deblurcli.deconv.estimate import kernel_step
+def test_the_kernel_step_reads_the_kernel_from_the_sharp_image() -> None:
+    """Given the sharp image, the kernel step (ridge, then cut to its support) reads the kernel back from
+    noisy gradients (0.97 here); given a wrong latent image (noise), it does not (0.33)."""
+    from deblurcli.deconv.estimate import _clean, kernel_step
     from deblurcli.synth.kernels import otf_canvas
 
     x = _scene(3, 160).mean(-1).astype(np.float32)
@@ -199,16 +199,14 @@ def test_the_kernel_step_refined_under_constraints_is_non_negative_and_nearer_th
     y = np.fft.irfft2(np.fft.rfft2(x) * np.fft.rfft2(otf_canvas(k, x.shape)), s=x.shape).astype(np.float32)
     y = y + 0.01 * np.random.default_rng(0).standard_normal(y.shape).astype(np.float32)
     s = 31
-    truth = kernels.canvas(k, s)
-    ridge = kernel_step(x, y, s, 200.0)
-    refined = kernel_step(x, y, s, 200.0, iters=30, l1=0.05)
-    assert ridge.min() < 0 <= refined.min()
-
-    def err(e: np.ndarray) -> float:
-        e = np.maximum(e, 0)
-        return float(np.abs(e / e.sum() - truth).sum())
-
-    assert err(refined) < 0.9 * err(ridge)  # 0.26 against 0.33 here
+    mask = np.zeros(x.shape, np.float32)
+    mask[s:-s, s:-s] = 1
+    est = _clean(kernel_step(x, y, s, 200.0, mask), 0.1)
+    assert est.shape == (s, s) and est.min() >= 0 and est.sum() == pytest.approx(1, abs=1e-4)
+    assert similarity(est, kernels.canvas(k, s), 3) >= 0.9
+    wrong = np.random.default_rng(1).random(x.shape).astype(np.float32)
+    assert similarity(_clean(kernel_step(wrong, y, s, 200.0, mask), 0.1), kernels.canvas(k, s), 3) < 0.6
+    assert not kernel_step(np.zeros_like(x), y, s, 200.0, mask).any()  # no gradient: no kernel, no NaN
 
 
 def test_a_kernel_that_fits_poorly_still_gives_a_picture_and_a_broken_prior_still_fails() -> None:
@@ -277,18 +275,6 @@ def test_an_estimate_that_does_not_explain_the_photo_goes_to_the_blind_net() -> 
     with pytest.raises(ModelOutputError) as e:
         dec.restore(y, kernel=_shake())
     assert "kernel is this photo's" in (e.value.hint or "")
-
-
-def test_coherent_edges_keep_a_lone_edge_and_drop_texture() -> None:
-    """The r-map of ``EstimateConfig.edge_keep``: high along a lone edge, low in fine texture."""
-    from deblurcli.deconv.estimate import coherent_edges
-
-    rng = np.random.default_rng(0)
-    y = np.zeros((64, 128), np.float32)
-    y[:, :64] = rng.random((64, 64))  # texture
-    y[:, 96:] = 1.0  # one edge at x = 96
-    keep = coherent_edges(y, 9, 0.1, np.ones_like(y))
-    assert keep[8:-8, 93:99].mean() > 0.9 and keep[8:-8, 8:56].mean() < 0.05
 
 
 def test_a_corrupt_non_blind_net_is_not_hidden_behind_the_blind_fallback() -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ..synth.degrade import to_linear
 from ..synth.kernels import best_shift, delta, otf_canvas, second_moments
 
 # Below this the photo goes to the blind net. Chosen on training photos with our own blur (shakes in
@@ -57,27 +56,11 @@ class EstimateConfig:
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
     cut: float = 0.1  # kernel values below this share of its peak are set to 0
-    # Measured on training photos and left off (docs/kernel_estimator_sweep.txt): none of the three below
-    # read kernels better there. Projected-gradient iterations that refine each kernel step's ridge
-    # solution under k ≥ 0 and an L1 weight (``l1`` × the largest correlation of the gradients): 0 = the
-    # ridge solution, cut.
-    k_iters: int = 0
-    l1: float = 0.05
-    k_iters_levels: int = 0  # refine at only this many of the finest pyramid levels (0 = at every level)
-    linear: bool = False  # estimate on the photo's values taken to linear light (a camera blurs there)
-    # The kernel step reads the latent image's edges only where the blurred photo's gradients are
-    # coherent over a kernel's width (Xu & Jia 2010's r-map): this share of the pixels, the most coherent
-    # (0 = every edge). Texture finer than the blur (fur, foliage) otherwise draws streaks.
-    edge_keep: float = 0.0
-    # The L0 weight shrinks for a wide kernel: lam × clip(lam_radius / R, 0.25, 1), R the current kernel's
-    # rms radius in working-scale px (a long blur leaves weak gradients, and a fixed weight then keeps too
-    # few edges to read it from); 0 = off. With ``lam_fine_only``, only at the levels whose kernel side is
-    # at least half the largest: a coarse level's kernel, a few px wide, is wide once scaled up, and
-    # shrinking there made 2 of 24 already-sharp training photos pass as shakes. Off: at 8 px (fine levels
-    # only) long paths on training photos gained +0.91 dB against +0.67, but the foreign sets did not
-    # move (-0.03 to +0.01 dB; docs/kernel_estimator_sweep.txt).
-    lam_radius: float = 0.0
-    lam_fine_only: bool = True
+    # Measured on training photos and on the foreign sets, and removed (docs/kernel_estimator_sweep.txt;
+    # the code is at commit cc4f1e1): a kernel step refined by projected gradient under k ≥ 0 and an L1
+    # weight (k_iters, l1), estimation in linear light (linear), Xu & Jia's r-map edge selection
+    # (edge_keep), and an L0 weight that shrinks for a wide kernel (lam_radius). None read the foreign
+    # kernels better.
 
 
 @dataclass(frozen=True)
@@ -155,46 +138,23 @@ def _centre(k: np.ndarray) -> np.ndarray:
     return np.roll(k, (dy, dx), (0, 1))
 
 
-def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.ndarray | None = None,
-                iters: int = 0, l1: float = 0.0, x_mask: np.ndarray | None = None) -> np.ndarray:
+def kernel_step(x: np.ndarray, y: np.ndarray, s: int, gamma: float, mask: np.ndarray | None = None) -> np.ndarray:
     """argmin_k ‖k∗∇x − ∇y‖² + γ‖k‖², cropped to s×s around the centre; ``mask`` (0/1, the image's
     shape) keeps the gradients where the blur model holds: the circular wrap's seam and the mirrored
-    border would otherwise draw a cross through the kernel. With ``iters``, that solution is refined by
-    projected gradient on the s×s support under k ≥ 0 and an L1 weight (Cho & Lee 2009, Krishnan et al.
-    2011 solve the kernel under such constraints): a ridge solution spreads mass along the edges' own
-    direction, which the cut then keeps as streaks. ``x_mask`` (default ``mask``) selects the latent
-    image's gradients alone (``EstimateConfig.edge_keep``)."""
-    gxx, gxy = _grads(x)
-    gyx, gyy = _grads(y)
+    border would otherwise draw a cross through the kernel."""
+    grads = [*_grads(x), *_grads(y)]
     if mask is not None:
-        gyx, gyy = gyx * mask, gyy * mask
-    xm = x_mask if x_mask is not None else mask
-    if xm is not None:
-        gxx, gxy = gxx * xm, gxy * xm
-    Fx = [np.fft.rfft2(g) for g in (gxx, gxy)]
-    Fy = [np.fft.rfft2(g) for g in (gyx, gyy)]
+        grads = [g * mask for g in grads]
+    Fx = [np.fft.rfft2(g) for g in grads[:2]]
+    Fy = [np.fft.rfft2(g) for g in grads[2:]]
     num = sum(np.conj(a) * b for a, b in zip(Fx, Fy))
     den = sum(np.abs(a) ** 2 for a in Fx)
     reg = gamma * den.mean() * 1e-2
     if reg <= 0:  # no gradient where the blur model holds (a flat region, or one too small for s)
         return np.zeros((s, s), np.float32)
-    k = np.fft.irfft2(num / (den + reg), s=x.shape)
-    k = np.fft.fftshift(k)
-    cy, cx = x.shape[0] // 2, x.shape[1] // 2
-    r = s // 2
-    win = (slice(cy - r, cy + r + 1), slice(cx - r, cx + r + 1))
-    k = k[win]
-    if iters > 0:
-        corr = np.fft.fftshift(np.fft.irfft2(num, s=x.shape))[win]  # Aᵀb on the support
-        lam = l1 * float(corr.max())
-        step = 1.0 / (float(den.max()) + reg)
-        full = np.zeros(x.shape, np.float64)
-        k = np.maximum(k, 0)
-        for _ in range(iters):
-            full[win] = k
-            ata = np.fft.fftshift(np.fft.irfft2(den * np.fft.rfft2(np.fft.ifftshift(full)), s=x.shape))[win]
-            k = np.maximum(k - step * (ata + reg * k - corr + lam), 0)
-    return k.astype(np.float32)
+    k = np.fft.fftshift(np.fft.irfft2(num / (den + reg), s=x.shape))
+    cy, cx, r = x.shape[0] // 2, x.shape[1] // 2, s // 2
+    return k[cy - r : cy + r + 1, cx - r : cx + r + 1].astype(np.float32)
 
 
 def _resize_kernel(k: np.ndarray, s: int) -> np.ndarray:
@@ -211,23 +171,11 @@ def _sizes(kernel_size: int) -> list[int]:
     return out[::-1]
 
 
-def coherent_edges(y: np.ndarray, s: int, keep: float, valid: np.ndarray) -> np.ndarray:
-    """0/1: the ``keep`` share of ``valid`` pixels whose gradients are most coherent over an s×s window,
-    r = |Σ∇y| / (Σ|∇y| + ε) (Xu & Jia 2010): near 1 along a lone edge, near 0 in texture."""
-    gx, gy = _grads(y)
-    box = lambda a: cv2.blur(a, (s, s), borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    r = np.hypot(box(gx), box(gy)) / (box(np.hypot(gx, gy)) + 2e-3)
-    t = float(np.quantile(r[valid > 0], 1 - keep))
-    return (r >= t).astype(np.float32)
-
-
 def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
     """The kernel (cfg.kernel_size side) of a grey float image region, coarse to fine."""
     sizes = _sizes(cfg.kernel_size)
     k = delta(sizes[0])
-    refine_from = len(sizes) - cfg.k_iters_levels if cfg.k_iters_levels > 0 else 0
-    for level, s in enumerate(sizes):
-        k_iters = cfg.k_iters if level >= refine_from else 0
+    for s in sizes:
         f = s / cfg.kernel_size
         ys = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else y
         pad = s
@@ -235,16 +183,11 @@ def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
         m = pad + s // 2 + 1
         mask = np.zeros(ys.shape, np.float32)
         mask[m:-m, m:-m] = 1
-        x_mask = mask * coherent_edges(ys, s, cfg.edge_keep, mask) if cfg.edge_keep > 0 else None
         k = _resize_kernel(k, s)
         lam = cfg.lam
-        if cfg.lam_radius > 0 and (2 * s >= cfg.kernel_size or not cfg.lam_fine_only):
-            m2 = second_moments(k)
-            radius = float(np.sqrt(m2[0] + m2[1])) * cfg.kernel_size / s
-            lam *= float(np.clip(cfg.lam_radius / max(radius, 1e-6), 0.25, 1.0))
         for _ in range(cfg.inner):
             x = l0_deblur(ys, k, lam)
-            k = _clean(kernel_step(x, ys, s, cfg.gamma, mask, k_iters, cfg.l1, x_mask), cfg.cut)
+            k = _clean(kernel_step(x, ys, s, cfg.gamma, mask), cfg.cut)
             lam = max(lam / 1.1, 1e-4)
     return k
 
@@ -282,8 +225,7 @@ def similarity(a: np.ndarray, b: np.ndarray, max_shift: int = 4) -> float:
 
 def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelEstimate:
     """One kernel for an H×W×3 photo (values as given), with its confidence (``KernelEstimate``)."""
-    v = to_linear(rgb) if cfg.linear else rgb
-    g = np.ascontiguousarray(v.mean(-1) if v.ndim == 3 else v, dtype=np.float32)
+    g = np.ascontiguousarray(rgb.mean(-1) if rgb.ndim == 3 else rgb, dtype=np.float32)
     # Long side to work_side at most, but never a short side under MIN_SIDE where the photo has one (a
     # long panorama shrunk by its long side alone was once refused as "too small").
     scale = min(1.0, max(cfg.work_side / max(g.shape), MIN_SIDE / min(g.shape)))
