@@ -234,6 +234,10 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
     k = None
     if kernel is not None:
         k = read_kernel(Path(kernel)) if isinstance(kernel, (str, Path)) else check_kernel(kernel)
+    if model is None and weights is None and k is not None:  # a kernel the user has (measured): its own net
+        from .hub.registry import load_registry
+
+        model = load_registry().defaults.get("deconv_given")
     net, entry = load_model(model, "deconv", Path(weights) if weights else None)
     runner = make_runner(net, **runner_args)
     blind = None

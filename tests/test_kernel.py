@@ -335,3 +335,26 @@ def test_a_long_panorama_is_not_refused_as_too_small() -> None:
     est = estimate(np.clip(convolve(sharp, kernels.line_kernel(9, 0.3)), 0, 1))
     assert not est.failed and est.scale * 60 >= 28
     assert np.isfinite(est.kernel).all() and est.kernel.sum() == pytest.approx(1, abs=1e-4)
+
+
+def test_a_given_kernel_gets_the_registry_s_deconv_given_net_and_an_estimate_the_deconv_one(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    """`--kernel FILE` (a measured kernel) is deconvolved by the `deconv_given` default (hqs-large, the
+    sharper net), `--method kernel` (an estimate) by `deconv`; --model still chooses."""
+    from .conftest import TINY, perturb, small_line_kernel, write_registry
+
+    from deblurcli.archs import build
+    from deblurcli.models import store
+
+    entries = {}
+    for wid, arch, task in (("tiny-hqs-a", "hqs", "deconv"), ("tiny-hqs-b", "hqs", "deconv"), ("tiny-dpa", "dpa", "motion")):
+        f = tmp_path / f"{wid}.safetensors"
+        store.save(perturb(build(arch, TINY[arch]), scale=0.01), f)
+        entries[wid] = (arch, f, task)
+    defaults = {"deblur": "tiny-dpa", "deconv": "tiny-hqs-a", "deconv_given": "tiny-hqs-b"}
+    monkeypatch.setenv("DEBLUR_WEIGHTS_TOML", str(write_registry(tmp_path, entries, defaults)))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    k = small_line_kernel()
+    assert deblurcli.load(kernel=k).model_id == "tiny-hqs-b"
+    assert deblurcli.load(method="kernel").model_id == "tiny-hqs-a"
+    assert deblurcli.load(kernel=k, model="tiny-hqs-a").model_id == "tiny-hqs-a"
