@@ -45,6 +45,9 @@ VARIANTS: dict[str, EstimateConfig] = {
     "cut05": replace(BASE, cut=0.05),
     "cut15": replace(BASE, cut=0.15),
     "lam1-inner8": replace(BASE, lam=1e-3, inner=8),
+    "dark4": replace(BASE, dark=4e-3),
+    "dark2": replace(BASE, dark=2e-3),
+    "dark4-p15": replace(BASE, dark=4e-3, dark_patch=15),
 }
 
 
