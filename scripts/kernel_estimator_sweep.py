@@ -34,7 +34,8 @@ from deblurcli.synth.data import data_root, load_images
 from kernel_confidence_sweep import cases as test_cases  # the same kind of test cases (scripts/ is on the path)
 
 BASE = EstimateConfig()  # the shipped settings
-# The variants of removed options (k_iters/l1, linear, edge_keep, lam_radius) ran at commit cc4f1e1.
+# The variants of removed options (k_iters/l1, linear, edge_keep, lam_radius) ran at commit cc4f1e1, the
+# dark-channel ones (dark) at cba2878.
 VARIANTS: dict[str, EstimateConfig] = {
     "base": BASE,
     "inner8": replace(BASE, inner=8),
@@ -45,9 +46,6 @@ VARIANTS: dict[str, EstimateConfig] = {
     "cut05": replace(BASE, cut=0.05),
     "cut15": replace(BASE, cut=0.15),
     "lam1-inner8": replace(BASE, lam=1e-3, inner=8),
-    "dark4": replace(BASE, dark=4e-3),
-    "dark2": replace(BASE, dark=2e-3),
-    "dark4-p15": replace(BASE, dark=4e-3, dark_patch=15),
 }
 
 

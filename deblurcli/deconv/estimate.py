@@ -56,13 +56,12 @@ class EstimateConfig:
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
     cut: float = 0.1  # kernel values below this share of its peak are set to 0
-    dark: float = 0.0  # weight of the dark-channel L0 prior in the latent-image step (0 = off; l0_deblur)
-    dark_patch: int = 35  # its window side at the working scale (smaller at the coarse levels)
     # Measured on training photos and on the foreign sets, and removed (docs/kernel_estimator_sweep.txt;
     # the code is at commit cc4f1e1): a kernel step refined by projected gradient under k ≥ 0 and an L1
     # weight (k_iters, l1), estimation in linear light (linear), Xu & Jia's r-map edge selection
     # (edge_keep), and an L0 weight that shrinks for a wide kernel (lam_radius). None read the foreign
-    # kernels better.
+    # kernels better. A dark-channel L0 prior (Pan et al. 2016; dark, at commit cba2878) read the
+    # training photos' kernels worse.
 
 
 @dataclass(frozen=True)
@@ -96,20 +95,14 @@ def _grads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.roll(x, -1, 1) - x, np.roll(x, -1, 0) - x
 
 
-def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5, dark: float = 0.0,
-              patch: int = 0) -> np.ndarray:
-    """argmin ‖k∗x − y‖² + λ‖∇x‖₀ by half-quadratic splitting (Xu et al. 2011), circular boundaries.
-    With ``dark`` > 0, also + dark·‖D(x)‖₀, D the dark channel (the minimum over patch×patch windows;
-    Pan et al. 2016): a sharp image's local minima are darker than a blurred one's. Its splitting
-    variable sets each window-minimum pixel whose value is below the current threshold to 0, with the
-    same coupling schedule as the gradients' (one loop, not Pan's nested one)."""
+def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -> np.ndarray:
+    """argmin ‖k∗x − y‖² + λ‖∇x‖₀ by half-quadratic splitting (Xu et al. 2011), circular boundaries."""
     shape = y.shape
     K = np.fft.rfft2(otf_canvas(k, shape))
     Dx, Dy = _grad_otfs(shape)
     KY = np.conj(K) * np.fft.rfft2(y)
     K2 = np.abs(K) ** 2
     D2 = np.abs(Dx) ** 2 + np.abs(Dy) ** 2
-    window = np.ones((patch, patch), np.uint8) if dark > 0 and patch > 1 else None
     x = y.copy()
     beta = 2 * lam
     while beta < beta_max:
@@ -117,15 +110,7 @@ def l0_deblur(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5, d
         keep = (gx**2 + gy**2) >= lam / beta
         gx, gy = gx * keep, gy * keep
         num = KY + beta * (np.conj(Dx) * np.fft.rfft2(gx) + np.conj(Dy) * np.fft.rfft2(gy))
-        den = K2 + beta * D2
-        if window is not None:
-            mu = beta * dark / lam
-            low = cv2.erode(x, window, borderType=cv2.BORDER_REFLECT)
-            u = x.copy()
-            u[(x <= low) & (low**2 < dark / mu)] = 0  # the dark pixels, made sparse
-            num = num + mu * np.fft.rfft2(u)
-            den = den + mu
-        x = np.fft.irfft2(num / den, s=shape).astype(np.float32)
+        x = np.fft.irfft2(num / (K2 + beta * D2), s=shape).astype(np.float32)
         beta *= 2
     return x
 
@@ -202,7 +187,7 @@ def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
         k = _resize_kernel(k, s)
         lam = cfg.lam
         for _ in range(cfg.inner):
-            x = l0_deblur(ys, k, lam, dark=cfg.dark, patch=max(int(round(cfg.dark_patch * f)) | 1, 3))
+            x = l0_deblur(ys, k, lam)
             k = _clean(kernel_step(x, ys, s, cfg.gamma, mask), cfg.cut)
             lam = max(lam / 1.1, 1e-4)
     return k
