@@ -35,14 +35,17 @@ NOTES = {
     "(+2.89 / +2.55 / +0.42) while the true-kernel gains fell by 0.2-0.4 dB, so the run was stopped: the estimates' "
     "errors are wrong shapes (streaks, missing pieces) that an image prior cannot undo, and the estimator, not the "
     "net's tolerance, is what to improve.",
-    "hqs-large": "Stage 3 of hqs for large kernels, tried and not shipped (configs/hqs-large.toml): from the shipped hqs, "
-    "192 px crops, 30% of the pairs shaken by paths of 30-71 px (Mix.wide_large). Given the TRUE kernel it is better "
-    "everywhere: best at step 1,500 with +6.11 / +5.03 / +3.38 dB on the sRGB / linear-light / large sets as `deblur` runs "
-    "it (tone guard on), against the shipped +5.59 / +4.88 / +2.91 (scripts/kernel_eval.py --run runs/hqs-large). With "
+    "hqs-large": "Stage 3 of hqs for large kernels (configs/hqs-large.toml): from the shipped hqs, 192 px crops, 30% of "
+    "the pairs shaken by paths of 30-71 px (Mix.wide_large). Given the TRUE kernel it is better everywhere: best at step "
+    "1,500 of the 2,500 below (session 18). The run is deterministic: made again in session 19 to export it, it gave the "
+    "same validation at steps 500-1,500 and was stopped there. With "
     "our ESTIMATED kernels, what `--method kernel` gives users, it is not: GoPro -0.08, sRGB +0.04, linear light -0.12, "
-    "large -0.05 dB against the shipped hqs on the same estimates (made with a tried estimator setting, lam_radius 8 at "
-    "every level; docs/kernel_estimator_sweep.txt). A sharper prior is less forgiving of a wrong kernel; "
-    "the estimator is the limit, so the shipped hqs stays.",
+    "large -0.05 dB against hqs on the same estimates (session 18, with a tried estimator setting). A sharper prior is "
+    "less forgiving of a wrong kernel. So it ships as its own entry, `hqs-large`, for a kernel the user gives "
+    "(`--kernel FILE`), while `--method kernel` keeps hqs (docs/kernel_eval_true_large.txt).",
+    "dpa-lite-wide-d": "dpa-lite continued again from the shipped step 3,000 (configs/dpa-lite-wide-d.toml: new seed, lr "
+    "6e-5, one thread). Mean foreign gain +0.228 at step 500 and +0.218 at 1,000, against +0.22 for the shipped "
+    "checkpoint: nothing, as run c found. Stopped at step 1,050 to give the CPU to hqs-large; not exported.",
     "dpa-lite-wide-c": "dpa-lite continued from the shipped step 3,000 (lr 1e-4, 1,500 steps), over two sessions (stopped "
     "at step 900 for hqs-lens, resumed to 1,500). Its mean foreign gain (raw net, no tone guard) went +0.19 → +0.20 → +0.24 "
     "dB at steps 500 / 1,000 / 1,500, against +0.22 for the shipped checkpoint: +0.02 dB, within what one more cosine "

@@ -32,7 +32,7 @@ def deblur(
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate`; its model is used unless --model says otherwise.", rich_help_panel=CAL_PANEL)] = None,
     method: Annotated[str | None, typer.Option(help="blind (the default), kernel (estimate the shake kernel, then the non-blind net; see --kernel), or with --prior: dpa (the default there) or psf.", show_default=False, rich_help_panel=MODEL_PANEL)] = None,
-    kernel: Annotated[Path | None, typer.Option(help="Deblur with this kernel (.npy or grey PNG, in the photo's upright orientation): implies --method kernel.", rich_help_panel=KERNEL_PANEL)] = None,
+    kernel: Annotated[Path | None, typer.Option(help="Deblur with this kernel (.npy or grey PNG, in the photo's upright orientation): implies --method kernel, with the non-blind net for given kernels (hqs-large; --model chooses another).", rich_help_panel=KERNEL_PANEL)] = None,
     kernel_size: Annotated[int, typer.Option(help="--method kernel: the largest kernel side looked for, 7-75 px.", rich_help_panel=KERNEL_PANEL)] = 75,
     noise: Annotated[float | None, typer.Option(help="--method kernel: the photo's noise σ (0-0.5; 0.01 = 2.55/255). Default: measured per photo.", show_default=False, rich_help_panel=KERNEL_PANEL)] = None,
     save_kernel: Annotated[bool, flag("--save-kernel", help="--method kernel: also write <output>_kernel.png (the blur trace) and _kernel.npy.", panel=KERNEL_PANEL)] = False,
