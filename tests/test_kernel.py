@@ -114,8 +114,9 @@ def test_save_kernel_writes_the_trace_and_a_kernel_that_goes_back_in(tmp_path: P
     assert k.ndim == 2 and k.shape[0] % 2 == 1 and k.sum() == pytest.approx(1, abs=1e-4) and (k >= 0).all()
     with Image.open(png) as im:
         assert im.mode == "L" and max(im.size) >= 100
-    # the saved kernel deblurs the photo again, non-blind; the kernel files are never taken as inputs
-    r2 = runner.invoke(app, route([str(blur), "--kernel", str(npy), "-o", str(tmp_path / "again.png"), "-q"]))
+    # the saved kernel deblurs the photo again, non-blind, by the same net (a given kernel's default is
+    # hqs-large, so --model hqs); the kernel files are never taken as inputs
+    r2 = runner.invoke(app, route([str(blur), "--kernel", str(npy), "--model", "hqs", "-o", str(tmp_path / "again.png"), "-q"]))
     assert r2.exit_code == 0, r2.output
     a = np.asarray(Image.open(tmp_path / "again.png"), np.float32)
     b = np.asarray(Image.open(tmp_path / "shot_deblurred.png"), np.float32)
