@@ -259,8 +259,8 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
     made with unless ``model`` says otherwise; ``method`` "dpa" or "psf"). ``method="kernel"`` (implied
     by ``kernel``, a .npy/PNG path or a 2-D array): the camera-shake kernel estimated from each photo (up
     to ``kernel_size`` px) or the one given, deconvolved by the non-blind net (``model``: default
-    ``hqs`` for an estimated kernel, ``hqs-large`` for a given one), with ``noise`` σ (default: measured per photo); photos whose kernel cannot be estimated go
-    to ``blind_model``. ``tone_guard``: σ px below which the photo's own brightness and colour are kept
+    ``hqs`` for an estimated kernel, ``hqs-large`` for a given one), with ``noise`` σ (default: measured
+    per photo); photos whose kernel cannot be estimated go to ``blind_model``. ``tone_guard``: σ px below which the photo's own brightness and colour are kept
     (``engine.tone``; default on, 0: off)."""
     from .engine.setup import make_runner
     from .engine.tone import DEFAULT_SIGMA

@@ -132,9 +132,17 @@ def output_name(src: PurePath, opts: NamingOptions) -> str:
     return f"{src.stem}{opts.suffix}{_ext(src, opts.format)}"
 
 
+def _once(files: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None]]:
+    """Each file once, where it was first named (a file and a pattern or folder that holds it)."""
+    firsts: dict[Path, tuple[Path, Path | None]] = {}
+    for f, base in files:
+        firsts.setdefault(f.resolve(), (f, base))
+    return list(firsts.values())
+
+
 def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     out_dir = opts.output if opts.output is not None and opts.output.is_dir() else None
-    files = expand(inputs, opts.recursive, opts.suffix, out_dir)
+    files = _once(expand(inputs, opts.recursive, opts.suffix, out_dir))
     if not files:
         raise UsageError("no input images found", _no_images_hint(inputs, opts.recursive))
     out = opts.output
@@ -145,11 +153,7 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
     to_dir = out is not None and (len(files) > 1 or not names_file)
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
-    sources: set[Path] = set()
     for src, base in files:
-        if src.resolve() in sources:  # named twice (a file and a pattern or folder that holds it): once
-            continue
-        sources.add(src.resolve())
         name = output_name(src, opts)
         if out is None:
             dest = src.with_name(name)

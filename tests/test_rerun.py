@@ -135,6 +135,8 @@ def test_a_photo_named_twice_is_restored_once_and_a_real_clash_says_what_to_do(t
     srcs = _photos(tmp_path / "in", 2)
     jobs = plan_jobs([str(tmp_path / "in" / "*.jpg"), str(srcs[0]), str(tmp_path / "in")], NamingOptions())
     assert sorted(j.src.name for j in jobs) == ["p0.jpg", "p1.jpg"] and not any(j.error for j in jobs)
+    one = plan_jobs([str(srcs[0]), str(srcs[0])], NamingOptions(output=tmp_path / "one.png"))  # -o FILE: one input
+    assert [(j.src, j.dest) for j in one] == [(srcs[0], tmp_path / "one.png")]
     other = _photos(tmp_path / "other", 1)
     jobs = plan_jobs([str(tmp_path / "in"), str(tmp_path / "other")], NamingOptions(output=tmp_path / "out"))
     clash = [j for j in jobs if j.error]
