@@ -239,6 +239,13 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
 
         model = load_registry().defaults.get("deconv_given")
     net, entry = load_model(model, "deconv", Path(weights) if weights else None)
+    if k is not None:  # larger than the net takes: every photo would fail, so say it once, now
+        from .deconv.psf import to_canvas
+
+        try:
+            to_canvas(k, net.cfg.canvas)
+        except InputError as e:
+            raise InputError(f"{kernel if isinstance(kernel, (str, Path)) else 'kernel'}: {e}", e.hint) from e
     runner = make_runner(net, **runner_args)
     blind = None
     if k is None:  # a blind fallback for photos whose kernel cannot be estimated

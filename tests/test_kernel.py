@@ -88,7 +88,7 @@ def test_a_bad_kernel_file_gets_one_line(tmp_path: Path, bad: np.ndarray, what: 
 
 
 def test_a_kernel_larger_than_the_photo_fails_that_photo_only(tmp_path: Path) -> None:
-    small = _save(tmp_path / "a_small.png", _scene(size=24)[:20])
+    small = _save(tmp_path / "a_small.png", _scene(size=24)[:12])  # the kernel is 19×15 once trimmed
     big = _save(tmp_path / "b_big.png", _scene(size=96))
     cv2.imwrite(str(tmp_path / "k.png"), (kernels.canvas(_shake(), 31) * 255 / kernels.canvas(_shake(), 31).max()).astype(np.uint8))
     r = runner.invoke(app, route([str(small), str(big), "--kernel", str(tmp_path / "k.png")]))
@@ -359,3 +359,29 @@ def test_a_given_kernel_gets_the_registry_s_deconv_given_net_and_an_estimate_the
     assert deblurcli.load(kernel=k).model_id == "tiny-hqs-b"
     assert deblurcli.load(method="kernel").model_id == "tiny-hqs-a"
     assert deblurcli.load(kernel=k, model="tiny-hqs-a").model_id == "tiny-hqs-a"
+
+
+def test_a_kernel_on_a_large_empty_canvas_is_trimmed_without_a_shift_and_a_too_large_one_is_said_once(
+        tmp_path: Path) -> None:
+    """A measured PSF saved on a 121 px canvas (a 21 px shake in the middle) once failed every photo as
+    "larger than the network takes". Its empty border is trimmed as much on each side, so it gives the
+    same result as the kernel itself. A kernel really larger than 75 px is one error, before any photo."""
+    from deblurcli.deconv.psf import trim_zero_border
+
+    k = kernels.canvas(_shake(), 21)
+    wide = np.zeros((121, 121), np.float32)
+    wide[40:61, 50:71] = k  # off the middle: only as much border as on the other side may go
+    t = trim_zero_border(wide)
+    assert max(t.shape) < 121 and np.array_equal(kernels.canvas(t, 121), wide)  # smaller, the centre kept
+    photo = _save(tmp_path / "p.png", np.clip(convolve(_scene(5, 160), k), 0, 1))
+    out = {}
+    for name, kern in (("small", k), ("wide", kernels.canvas(k, 121))):
+        np.save(tmp_path / f"{name}.npy", kern)
+        r = runner.invoke(app, route([str(photo), "--kernel", str(tmp_path / f"{name}.npy"), "-o", str(tmp_path / f"{name}.png")]))
+        assert r.exit_code == 0, r.output
+        out[name] = np.asarray(Image.open(tmp_path / f"{name}.png"), np.float32)
+    assert np.abs(out["small"] - out["wide"]).max() <= 1
+    np.save(tmp_path / "big.npy", kernels.motion_kernel(np.random.default_rng(0), 101, length=85.0))
+    r = runner.invoke(app, route([str(photo), str(tmp_path / "p.png"), "--kernel", str(tmp_path / "big.npy")]))
+    text = " ".join(line.strip() for line in r.output.splitlines())
+    assert r.exit_code == 1 and text.count("error:") == 1 and "largest the network takes is 75" in text

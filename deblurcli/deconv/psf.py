@@ -22,9 +22,22 @@ def to_canvas(k: np.ndarray, side: int) -> np.ndarray:
     return kernels.canvas(k, side)
 
 
+def trim_zero_border(k: np.ndarray) -> np.ndarray:
+    """``k`` without the all-zero rows and columns it has on both sides of each axis: as many from the
+    top as from the bottom (and left as right), so the kernel's centre, (n - 1) // 2, stays where it
+    was and the result is not shifted. A measured PSF saved on a large canvas then fits the net."""
+    nz_r, nz_c = np.flatnonzero(k.any(1)), np.flatnonzero(k.any(0))
+    if nz_r.size == 0:
+        return k
+    t = min(int(nz_r[0]), k.shape[0] - 1 - int(nz_r[-1]))
+    c = min(int(nz_c[0]), k.shape[1] - 1 - int(nz_c[-1]))
+    return k[t : k.shape[0] - t, c : k.shape[1] - c]
+
+
 def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: str = "kernel") -> np.ndarray:
-    """A kernel the user gave, checked and normalised: 2-D, finite, not negative, not all zero, not
-    larger than the photo; one ``InputError`` line per fault."""
+    """A kernel the user gave, checked and normalised: 2-D, finite, not negative, not all zero, its
+    empty border trimmed (``trim_zero_border``), not larger than the photo; one ``InputError`` line per
+    fault."""
     k = np.asarray(k)
     if k.ndim == 3 and k.shape[-1] in (1, 3, 4):
         k = k[..., 0]
@@ -37,6 +50,7 @@ def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: s
         raise InputError(f"{name}: the kernel has negative values", "a blur kernel is a non-negative PSF")
     if k.sum() <= 0:
         raise InputError(f"{name}: the kernel is all zero")
+    k = trim_zero_border(k)
     if photo_hw is not None and (k.shape[0] > photo_hw[0] or k.shape[1] > photo_hw[1]):
         raise InputError(f"{name}: the kernel ({k.shape[0]}×{k.shape[1]}) is larger than the photo "
                          f"({photo_hw[0]}×{photo_hw[1]})")
