@@ -231,21 +231,12 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
         raise UsageError(f"--kernel-size {kernel_size}: expected 7 to 75 px")
     if noise is not None and not 0 <= noise <= 0.5:
         raise UsageError(f"--noise {noise}: expected a σ of 0 to 0.5 (values in [0, 1]; 0.01 is 2.55/255)")
+    # A kernel the user has (measured) gets the net for given kernels; an estimated one the other.
+    net, entry = load_model(model, "deconv" if kernel is None else "deconv_given", Path(weights) if weights else None)
     k = None
-    if kernel is not None:
-        k = read_kernel(Path(kernel)) if isinstance(kernel, (str, Path)) else check_kernel(kernel)
-    if model is None and weights is None and k is not None:  # a kernel the user has (measured): its own net
-        from .hub.registry import load_registry
-
-        model = load_registry().defaults.get("deconv_given")
-    net, entry = load_model(model, "deconv", Path(weights) if weights else None)
-    if k is not None:  # larger than the net takes: every photo would fail, so say it once, now
-        from .deconv.psf import to_canvas
-
-        try:
-            to_canvas(k, net.cfg.canvas)
-        except InputError as e:
-            raise InputError(f"{kernel if isinstance(kernel, (str, Path)) else 'kernel'}: {e}", e.hint) from e
+    if kernel is not None:  # checked against the net's canvas now: a kernel too wide is one error, not one per photo
+        side = net.cfg.canvas
+        k = read_kernel(Path(kernel), max_side=side) if isinstance(kernel, (str, Path)) else check_kernel(kernel, max_side=side)
     runner = make_runner(net, **runner_args)
     blind = None
     if k is None:  # a blind fallback for photos whose kernel cannot be estimated

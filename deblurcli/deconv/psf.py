@@ -13,12 +13,18 @@ import numpy as np
 from ..errors import InputError
 from ..synth import kernels
 
+def _too_large(k: np.ndarray, side: int, name: str = "") -> InputError | None:
+    kh, kw = k.shape
+    if kh <= side and kw <= side:
+        return None
+    return InputError(f"{name + ': ' if name else ''}the kernel is {kh}×{kw} px; the largest the network takes is "
+                      f"{side}×{side}", "downscale the photo and its kernel together, or crop the kernel's empty border")
+
+
 def to_canvas(k: np.ndarray, side: int) -> np.ndarray:
     """``k`` (2-D, any size up to ``side``) on a side×side canvas, its centre at side // 2, normalised."""
-    kh, kw = k.shape
-    if kh > side or kw > side:
-        raise InputError(f"the kernel is {kh}×{kw} px; the largest the network takes is {side}×{side}",
-                         "downscale the photo and its kernel together, or crop the kernel's empty border")
+    if (err := _too_large(k, side)) is not None:
+        raise err
     return kernels.canvas(k, side)
 
 
@@ -34,10 +40,11 @@ def trim_zero_border(k: np.ndarray) -> np.ndarray:
     return k[t : k.shape[0] - t, c : k.shape[1] - c]
 
 
-def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: str = "kernel") -> np.ndarray:
+def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: str = "kernel",
+                 max_side: int | None = None) -> np.ndarray:
     """A kernel the user gave, checked and normalised: 2-D, finite, not negative, not all zero, its
-    empty border trimmed (``trim_zero_border``), not larger than the photo; one ``InputError`` line per
-    fault."""
+    empty border trimmed (``trim_zero_border``), no wider than ``max_side`` (the net's canvas), not
+    larger than the photo; one ``InputError`` line per fault."""
     k = np.asarray(k)
     if k.ndim == 3 and k.shape[-1] in (1, 3, 4):
         k = k[..., 0]
@@ -51,19 +58,21 @@ def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: s
     if k.sum() <= 0:
         raise InputError(f"{name}: the kernel is all zero")
     k = trim_zero_border(k)
+    if max_side is not None and (err := _too_large(k, max_side, name)) is not None:
+        raise err
     if photo_hw is not None and (k.shape[0] > photo_hw[0] or k.shape[1] > photo_hw[1]):
         raise InputError(f"{name}: the kernel ({k.shape[0]}×{k.shape[1]}) is larger than the photo "
                          f"({photo_hw[0]}×{photo_hw[1]})")
     return k / k.sum()
 
 
-def read_kernel(path: Path, photo_hw: tuple[int, int] | None = None) -> np.ndarray:
+def read_kernel(path: Path, photo_hw: tuple[int, int] | None = None, max_side: int | None = None) -> np.ndarray:
     """A kernel file: ``.npy`` (2-D floats) or a grey image (PNG/TIFF, any bit depth; values are
     weights). Checked by ``check_kernel``."""
     from ..io.arrays import read_array
 
     arr = read_array(path, "--kernel", "give a .npy array or a grey PNG")
-    return check_kernel(arr, photo_hw, f"--kernel {path}")
+    return check_kernel(arr, photo_hw, f"--kernel {path}", max_side)
 
 
 def trace_image(k: np.ndarray, scale: int = 0) -> np.ndarray:

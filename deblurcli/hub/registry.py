@@ -19,7 +19,7 @@ from ..errors import RegistryError
 
 BUNDLED_TOML = Path(__file__).resolve().parents[1] / "weights.toml"
 TASKS = ("motion", "defocus", "prior", "blurmap", "deconv")
-COMMANDS = ("deblur", "defocus", "calibrate", "blurmap", "deconv", "deconv_given")  # deconv_given: for --kernel FILE
+COMMANDS = ("deblur", "defocus", "calibrate", "blurmap", "deconv", "deconv_given")  # deconv_given: the net for --kernel FILE
 
 
 @dataclass(frozen=True)

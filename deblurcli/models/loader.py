@@ -68,13 +68,15 @@ ARCH_TASK = {"svbr": "defocus", "blurmap": "blurmap", "hqs": "deconv"}
 COMMAND_ARCHS = {
     "deblur": lambda a: a.startswith("spandrel:") or (a in RESTORERS and not ARCHS[a].takes_blur_map and not ARCHS[a].takes_kernel),
     "deconv": lambda a: a in ARCHS and ARCHS[a].takes_kernel,
+    "deconv_given": lambda a: a in ARCHS and ARCHS[a].takes_kernel,  # --kernel FILE: the same kind of net
     "calibrate": lambda a: a == "dpa",
     "defocus": lambda a: a in ARCHS and ARCHS[a].takes_blur_map,
     "blurmap": lambda a: a in ARCHS and ARCHS[a].output == "radius",
 }
 COMMAND_NEEDS = {"deblur": "a blind deblurring network", "calibrate": "the distortion-prior network (dpa)",
                  "defocus": "a network that takes a blur map (svbr)", "blurmap": "a blur-map estimator",
-                 "deconv": "a non-blind network that takes a kernel (hqs)"}
+                 "deconv": "a non-blind network that takes a kernel (hqs)",
+                 "deconv_given": "a non-blind network that takes a kernel (hqs)"}
 
 
 def check_task(entry: WeightsEntry, command: str) -> None:
