@@ -79,14 +79,21 @@ def _from_pil(im: "Image.Image") -> tuple[Photo, _Kind]:
 
     im = ImageOps.exif_transpose(im)  # the orientation a camera wrote, applied once
     mode = im.mode
-    if mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+    if mode == "1":  # black and white: restored as grey, given back as grey (L)
+        im = im.convert("L")
+        mode = "L"
+    if mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
         has_alpha = mode in ("PA",) or (mode == "P" and "transparency" in im.info)
         im = im.convert("RGBA" if has_alpha else "RGB")
         mode_out = im.mode
     else:
         mode_out = mode
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        a = np.asarray(im).astype(np.uint16)
+        a = np.asarray(im)
+        if a.size and (int(a.min()) < 0 or int(a.max()) > 65535):
+            raise InputError(f"a PIL image of mode {im.mode} with values from {int(a.min())} to {int(a.max())}: "
+                             "a photo's samples are 0 to 65535", "scale it to 16 bits first")
+        a = a.astype(np.uint16)
     elif im.mode in ("L", "LA", "RGB", "RGBA"):
         a = np.asarray(im)
     else:
@@ -155,27 +162,35 @@ class Restorer:
             return self.runner.restore(photo.rgb(), None, progress=progress)
         return self.prior.restore(photo, self.runner, self.method, self.allow_aspect_mismatch, progress, self.psf_step)
 
-    def batch_process(self, save_kernel: bool = False, overwrite: bool = False) -> Callable[..., np.ndarray]:
-        """The ``batch.Process`` of this restorer, for ``run_batch`` / ``run_one``: with ``save_kernel``
-        (method kernel), each photo's estimated kernel is written beside its output."""
+    def batch_process(self, save_kernel: bool = False) -> Callable[..., Any]:
+        """The ``batch.Process`` of this restorer, for ``run_batch`` / ``run_one``: each photo's restored
+        RGB, and (method kernel) writers of the kernel it was deconvolved with, which the batch writes
+        beside the output when asked to (``BatchOptions.extra``). A photo that went to the blind net has
+        none: with ``save_kernel`` a warning says that no trace was written, and why."""
+        from .batch import Restored
 
-        def process(job: Any, photo: Photo, on_tiles: Progress) -> np.ndarray:
+        def process(job: Any, photo: Photo, on_tiles: Progress) -> Restored:
             rgb = self.restore_photo(photo, on_tiles)
             last = getattr(self, "last", None)  # --method kernel: what was estimated (a fallback warns itself)
-            if save_kernel and last is not None and last.kernel is not None and job.dest is not None:
-                from .deconv.psf import write_kernel
+            if last is None:
+                return Restored(rgb)
+            if last.used != "kernel" or last.kernel is None:
+                if save_kernel:
+                    photo.warnings.append("no kernel trace written: no kernel was used for this photo")
+                return Restored(rgb)
+            from .deconv.psf import write_kernel_npy, write_trace
 
-                write_kernel(last.kernel, job.dest.with_suffix(""), overwrite)
-            return rgb
+            k = last.kernel
+            return Restored(rgb, {"kernel trace": lambda p, o: write_trace(k, p, o),
+                                  "kernel": lambda p, o: write_kernel_npy(k, p, o)})
 
         return process
 
     def restore(self, image: ImageLike, *, strength: float = 1.0, progress: Progress | None = None) -> Any:
         """Restore ``image`` (a path, PIL image or numpy array) and return the result in its kind."""
-        from .batch import blend
+        from .batch import blend, check_strength
 
-        if not 0.0 <= strength <= 1.0:
-            raise UsageError(f"strength {strength}: expected 0 to 1")
+        check_strength(strength)
         photo, kind = as_photo(image)
         out = photo.with_pixels(blend(photo, self.restore_photo(photo, progress), strength))
         return _give_back(out, kind)
@@ -347,8 +362,9 @@ def defocus(image: ImageLike, *, blur_map: np.ndarray | None = None, estimator: 
             strength: float = 1.0, device: str = "auto", model: str | None = None) -> Any:
     """Remove defocus blur with SVBR-Net: ``blur_map`` (per-pixel disk radius in px, H×W) or one
     estimated by ``estimator`` ("learned" or "edge"); the result comes back in the image's kind."""
-    from .batch import blend
+    from .batch import blend, check_strength
 
+    check_strength(strength)
     photo, kind = as_photo(image)
     d = load_defocus(model, estimator="edge" if blur_map is not None else estimator, device=device)
     return _give_back(photo.with_pixels(blend(photo, d.restore_photo(photo, blur_map), strength)), kind)
@@ -362,16 +378,15 @@ def calibrate(sharp: ImageLike, blurred: ImageLike, output: str | Path, *, model
     from .archs import hparams_of
     from .calibration.estimate import calibrate as run
     from .calibration.prior_file import in_sensor_frame, save_prior
-    from .errors import OutputExistsError
+    from .plan import plan_calibration
     from .models.loader import load_model
 
     out = Path(output)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists", "pass overwrite=True to replace it")
+    plan_calibration(*(Path(i) if isinstance(i, (str, Path)) else None for i in (sharp, blurred)), out, overwrite=overwrite)
     s, _ = as_photo(sharp)
     b, _ = as_photo(blurred)
     net, entry = load_model(model, "calibrate")
     cal = run(net, s.rgb(), b.rgb(), psf_grid)
     levels, psfs, sensor = in_sensor_frame(cal.levels, cal.psfs, s.orientation, s.pixels.shape[:2])
-    save_prior(out, levels, psfs, entry, hparams_of(net), sensor, {"name": out.stem, "alignment": cal.summary})
+    save_prior(out, levels, psfs, entry, hparams_of(net), sensor, {"name": out.stem, "alignment": cal.summary}, None, overwrite)
     return dict(cal.summary)

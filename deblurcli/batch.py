@@ -18,6 +18,7 @@ import numpy as np
 from .errors import DeblurError, OutputExistsError, UsageError
 from .io.raw import RAW_EXTS
 from .io.images import EXT_FOR, FORMATS, INPUT_EXTS, PHOTO_KINDS, Photo, check_writable, clean_stale_parts, read_photo, write_photo
+from .plan import Plan
 
 IMAGE_EXTS = tuple(FORMATS)  # what we write
 OutFormat = Literal["same", "png", "jpg", "tiff", "webp"]
@@ -140,7 +141,11 @@ def _once(files: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None
     return list(firsts.values())
 
 
-def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
+def plan_jobs(inputs: list[str], opts: NamingOptions, sides: tuple[str, ...] = (), reads: tuple[Path | None, ...] = ()) -> list[Job]:
+    """One ``Job`` per input, every file it will write named now (``plan.Plan``): its output and its
+    ``sides`` (``SIDE_FILES``). A job whose output or side file would replace any input of the run
+    (``reads``: the files options name, as --kernel or --prior) or a file another job writes gets its
+    ``error`` here, before any work."""
     out_dir = opts.output if opts.output is not None and opts.output.is_dir() else None
     files = _once(expand(inputs, opts.recursive, opts.suffix, out_dir))
     if not files:
@@ -151,8 +156,8 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
         raise UsageError(f"-o {out} names one file, but {len(files)} inputs were given",
                          f"give a folder for their outputs, e.g. -o {out.with_suffix('')}/")  # type: ignore[union-attr]
     to_dir = out is not None and (len(files) > 1 or not names_file)
+    plan = Plan().read_all(f for f, _ in files).read(*reads)
     jobs: list[Job] = []
-    seen: dict[Path, Path] = {}
     for src, base in files:
         name = output_name(src, opts)
         if out is None:
@@ -166,17 +171,42 @@ def plan_jobs(inputs: list[str], opts: NamingOptions) -> list[Job]:
                                  f"use one of {', '.join(sorted(set(IMAGE_EXTS)))}, or a folder")
             dest = out
         err = None
-        if dest.resolve() == src.resolve():
-            err = "output would overwrite the input; choose another --suffix or -o"
-        elif dest.resolve() in seen:
-            err = (f"two inputs map to the same output {dest} (also {seen[dest.resolve()]}); "
-                   "run it again with its own -o folder")
-        seen.setdefault(dest.resolve(), src)
+        for what, path in {"output": dest, **side_files(dest, sides)}.items():
+            why = plan.conflict(path, what)
+            if why is not None and err is None:
+                err = f"{why}; run it again with its own -o folder or --suffix"
         jobs.append(Job(src, dest, err))
     return jobs
 
 
-Process = Callable[[Job, Photo, Callable[[int, int], None]], np.ndarray]
+# The files a photo command may write beside each output (``BatchOptions.sides``), by what they hold:
+# (kind of side, ending added to the output's stem, extension or None for the output's own).
+SIDE_FILES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
+    "compare": (("compare image", "_compare", None),),
+    "kernel": (("kernel trace", "_kernel", ".png"), ("kernel", "_kernel", ".npy")),
+    "blurmap": (("blur map", "_blurmap", ".png"), ("blur-map preview", "_blurmap_preview", ".png")),
+}
+
+
+def side_files(dest: Path, sides: tuple[str, ...]) -> dict[str, Path]:
+    """The side files of the output ``dest`` (what each holds → its path), for the ``sides`` asked for."""
+    return {what: dest.with_name(f"{dest.stem}{ending}{ext or dest.suffix}")
+            for side in sides for what, ending, ext in SIDE_FILES[side]}
+
+
+Writer = Callable[[Path, bool], object]  # write(path, overwrite): atomically, an existing file kept without overwrite
+
+
+@dataclass
+class Restored:
+    """What a ``Process`` gives back: the restored RGB, and a writer for each side file it can make
+    (keyed as ``SIDE_FILES`` names them); a side file asked for without a writer is not written."""
+
+    rgb: np.ndarray
+    sides: dict[str, Writer] = field(default_factory=dict)
+
+
+Process = Callable[[Job, Photo, Callable[[int, int], None]], "np.ndarray | Restored"]
 
 
 @dataclass(frozen=True)
@@ -188,11 +218,35 @@ class BatchOptions:
     strength: float = 1.0
     compare: bool = False
     strip_metadata: bool = False  # drop EXIF (GPS included) and XMP from the outputs, for sharing
+    extra: tuple[str, ...] = ()  # more side files: "kernel" (--save-kernel), "blurmap" (--save-map)
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """Every kind of side file this run writes beside an output (``SIDE_FILES``)."""
+        return (("compare",) if self.compare else ()) + self.extra
+
+
+def check_strength(strength: float) -> None:
+    """The one rule for ``strength``, the CLI's (``--strength``) and the API's."""
+    if not (isinstance(strength, (int, float)) and 0.0 <= strength <= 1.0):
+        raise UsageError(f"strength {strength!r}: expected a number from 0 (the input) to 1 (full restoration)")
+
+
+def neutral(pixels: np.ndarray) -> bool:
+    """Whether an RGB photo is grey in colour storage (R = G = B everywhere): it is restored as grey."""
+    if pixels.shape[2] != 3:
+        return False
+    few = pixels[::16, ::16]  # most colour photos are told at once
+    if not (np.array_equal(few[..., 0], few[..., 1]) and np.array_equal(few[..., 1], few[..., 2])):
+        return False
+    return np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2])
 
 
 def blend(photo: Photo, restored_rgb: np.ndarray, strength: float) -> np.ndarray:
-    """Mix the restoration with the input (strength 0 = input, 1 = full); gray stays gray.
-    Works in place on ``restored_rgb`` (the caller's fresh array): no whole-image temporaries."""
+    """Mix the restoration with the input (strength 0 = input, 1 = full); a grey photo stays grey,
+    stored as grey or as RGB with R = G = B. Works in place on ``restored_rgb`` (the caller's fresh
+    array): no whole-image temporaries."""
+    check_strength(strength)
     out = restored_rgb if restored_rgb.dtype == np.float32 else restored_rgb.astype(np.float32)
     if strength != 1.0:
         base = photo.rgb()
@@ -201,6 +255,8 @@ def blend(photo: Photo, restored_rgb: np.ndarray, strength: float) -> np.ndarray
         out += base
     if photo.gray:
         out = out.mean(axis=2, keepdims=True, dtype=np.float32)
+    elif neutral(photo.pixels):
+        out[...] = out.mean(axis=2, keepdims=True, dtype=np.float32)
     return np.clip(out, 0, 1, out=out)
 
 
@@ -209,10 +265,6 @@ def side_by_side(before: Photo, after: Photo) -> Photo:
     gap = np.ones((before.pixels.shape[0], 8, before.pixels.shape[2]), np.float32)
     return Photo(np.concatenate([before.pixels, gap, after.pixels], axis=1), before.bits, None, before.icc,
                  before.exif, before.xmp, before.dpi, before.format)
-
-
-def compare_path(dest: Path) -> Path:
-    return dest.with_name(f"{dest.stem}_compare{dest.suffix}")
 
 
 def _unwritable(folder: Path) -> str:
@@ -225,15 +277,19 @@ def _unwritable(folder: Path) -> str:
 
 
 def settled_before_work(src: Path | str, dest: Path | str | None, error: str | None, exists: Callable[[], bool],
-                        opts: BatchOptions) -> FileResult | None:
+                        opts: BatchOptions, side_exists: Callable[[], Path | None] = lambda: None) -> FileResult | None:
     """The result of a file that is settled before any work — its plan's ``error``, or its output
-    ``exists()`` (kept unless --overwrite) — or None when it is to be restored."""
+    ``exists()`` (kept unless --overwrite), or without --skip-existing a side file that
+    ``side_exists()`` (kept unless --overwrite; with --skip-existing it is kept and the photo is
+    finished: a resumed batch) — or None when it is to be restored."""
     if error:
         return FileResult(src, dest, "failed", error)
     if dest is not None and not opts.overwrite and exists():
         if opts.skip_existing:
             return FileResult(src, dest, "skipped", "output exists (--skip-existing)")
         return FileResult(src, dest, "failed", f"output {dest} exists; {OutputExistsError.hint}")
+    if dest is not None and not opts.overwrite and not opts.skip_existing and (side := side_exists()) is not None:
+        return FileResult(src, dest, "failed", f"{side} exists; {OutputExistsError.hint}")
     return None
 
 
@@ -247,12 +303,17 @@ def triage(jobs: list[Job], opts: BatchOptions) -> tuple[list[FileResult], list[
         unwritable[folder] = _unwritable(folder)
     for j in jobs:
         error = j.error or (unwritable[j.dest.parent] if j.dest is not None else "")
-        res = settled_before_work(j.src, j.dest, error, lambda: j.dest is not None and j.dest.exists(), opts)
+        res = settled_before_work(j.src, j.dest, error, lambda: j.dest is not None and j.dest.exists(), opts,
+                                  lambda: _existing_side(j.dest, opts.sides))
         if res is not None:
             settled.append(res)
         else:
             todo.append(j)
     return settled, todo
+
+
+def _existing_side(dest: Path | None, sides: tuple[str, ...]) -> Path | None:
+    return next((p for p in side_files(dest, sides).values() if p.exists()), None) if dest is not None else None
 
 
 class Reader:
@@ -300,10 +361,10 @@ def run_batch(jobs: list[Job], process: Process, opts: BatchOptions,
             res = FileResult(job.src, job.dest, "done")
             try:
                 photo = fut.result()
-                out = _restore(job, photo, process, opts, on_tiles, res)
+                out, sides = _restore(job, photo, process, opts, on_tiles, res)
                 if pending is not None:
                     yield _finish(*pending, opts.skip_existing)
-                pending = (writer.submit(_write, photo, out, job.dest, opts), res)
+                pending = (writer.submit(_write, photo, out, job.dest, opts, sides), res)
             except Exception as e:  # noqa: BLE001 — one file's fault, whatever it is, never ends the batch
                 res.status, res.reason = "failed", failure(e)
             res.seconds = time.perf_counter() - t0
@@ -324,16 +385,19 @@ def failure(e: BaseException) -> str:
 
 
 def _restore(job: Job, photo: Photo, process: Process, opts: BatchOptions,
-             on_tiles: Callable[[int, int], None] | None, res: FileResult) -> Photo:
-    """The output photo of ``job``: restored, blended by strength, metadata kept or stripped."""
+             on_tiles: Callable[[int, int], None] | None, res: FileResult) -> tuple[Photo, dict[str, Writer]]:
+    """The output photo of ``job`` (restored, blended by strength, metadata kept or stripped) and the
+    writers of its side files."""
     res.megapixels = photo.megapixels
     res.size = (int(photo.pixels.shape[1]), int(photo.pixels.shape[0]))
     restored = process(job, photo, on_tiles or (lambda d, n: None))
-    out = photo.with_pixels(blend(photo, restored, opts.strength))
+    if not isinstance(restored, Restored):
+        restored = Restored(restored)
+    out = photo.with_pixels(blend(photo, restored.rgb, opts.strength))
     if opts.strip_metadata:
         out.exif, out.xmp = None, None  # the ICC profile stays: it is the colours' meaning
     res.warnings = out.warnings
-    return out
+    return out, restored.sides
 
 
 def run_one(job: Job, process: Process, opts: BatchOptions) -> FileResult:
@@ -343,23 +407,40 @@ def run_one(job: Job, process: Process, opts: BatchOptions) -> FileResult:
     res = FileResult(job.src, job.dest, "done")
     try:
         photo = read_photo(job.src, opts.max_megapixels)
-        out = _restore(job, photo, process, opts, None, res)
+        out, sides = _restore(job, photo, process, opts, None, res)
     except Exception as e:  # noqa: BLE001 — as in run_batch
         res.status, res.reason = "failed", failure(e)
     else:
         try:
-            _write(photo, out, job.dest, opts)
+            _write(photo, out, job.dest, opts, sides)
         except Exception as e:  # noqa: BLE001
             settle_write(e, res, opts.skip_existing)
     res.seconds = time.perf_counter() - t0
     return res
 
 
-def _write(photo: Photo, out: Photo, dest: Path | None, opts: BatchOptions) -> None:
+def _write(photo: Photo, out: Photo, dest: Path | None, opts: BatchOptions, sides: dict[str, Writer] | None = None) -> None:
+    """The side files first, the output last: an output that exists is a finished photo, and a side
+    file is written only with its photo (if the photo cannot be written, this run's side files go).
+    A side file that exists is kept: with --skip-existing (a resumed batch), or as ``publish`` keeps it."""
     assert dest is not None
-    write_photo(out, dest, opts.quality, overwrite=opts.overwrite)
-    if opts.compare:
-        write_photo(side_by_side(photo, out), compare_path(dest), opts.quality, overwrite=opts.overwrite)
+    writers = dict(sides or {})
+    writers["compare image"] = lambda p, o: write_photo(side_by_side(photo, out), p, opts.quality, overwrite=o)
+    written: list[Path] = []
+    try:
+        for what, path in side_files(dest, opts.sides).items():
+            if what not in writers:
+                continue  # nothing to write (e.g. no kernel was used): the process said why in a warning
+            if not opts.overwrite and opts.skip_existing and path.exists():
+                out.warnings.append(f"kept the existing {what} {path.name} (--skip-existing)")
+                continue
+            writers[what](path, opts.overwrite)
+            written.append(path)
+        write_photo(out, dest, opts.quality, overwrite=opts.overwrite)
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
 
 
 def _finish(fut: Future, res: FileResult, skip_existing: bool = False) -> FileResult:
@@ -376,4 +457,5 @@ def settle_write(exc: BaseException, res: FileResult, skip_existing: bool) -> No
         res.status, res.reason = "failed", f"write failed: {exc}"
 
 
-__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "Reader", "failure", "plan_jobs", "run_batch", "run_one"]
+__all__ = ["BatchOptions", "FileResult", "Job", "NamingOptions", "Reader", "Restored", "SIDE_FILES", "failure", "plan_jobs",
+           "run_batch", "run_one", "side_files"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deblurcli import evaluation as ev
 from deblurcli.calibration.adapt import AdaptConfig, load_photos
-from deblurcli.cli.bench_cmd import _models
+from deblurcli.models.loader import registered
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import RunConfig
 from deblurcli.synth.data import data_root
@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help="processes making the training pairs (0: the reference sequence)")
     a = ap.parse_args()
     cfg = AdaptConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(AdaptConfig)})
-    model = _models([a.model])[a.model][0]
+    model = registered([a.model])[a.model][0]
     photos = load_photos(a.adapt_images or data_root() / "train" / "bsds200", cfg)[0]
     mods = ev.lens_modules(_images(None, True, 24), modules=6, photos=3, seed=7, chart=a.chart)
     t = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from deblurcli import archs, evaluation as ev
-from deblurcli.cli.bench_cmd import _models
+from deblurcli.models.loader import registered
 from deblurcli.engine.runner import RunConfig
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--raw", action="store_true", help="the bare network: no tone guard, no mirrored margin")
     a = ap.parse_args()
-    models = _models(a.model) if a.model else {}
+    models = registered(a.model) if a.model else {}
     for f in a.file:
         from deblurcli.models.store import load
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from deblurcli.cli.bench_cmd import _models
+from deblurcli.models.loader import registered
 from deblurcli.engine.runner import Runner, RunConfig, _autocast, _Graph
 
 
@@ -49,7 +49,7 @@ def main() -> None:
     img = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
     host = torch.from_numpy(img).permute(2, 0, 1)[None]
     out: dict[str, dict[str, float]] = {}
-    for mid, (model, _) in _models(a.model or ["dpa-compact", "lcnet-compact"]).items():
+    for mid, (model, _) in registered(a.model or ["dpa-compact", "lcnet-compact"]).items():
         r: dict[str, float] = {}
         for prec in ("bf16", "fp16"):
             runner = Runner(model, RunConfig(device="cuda", precision=prec, tile=None))  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from deblurcli import evaluation as ev
 from deblurcli.calibration.estimate import estimate_prior
 from deblurcli.calibration.psf import estimate_field
 from deblurcli.classical import field_deconvolve
-from deblurcli.cli.bench_cmd import _models
+from deblurcli.models.loader import registered
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import PriorField, RunConfig, Runner
 from deblurcli.synth.data import data_root
@@ -28,7 +28,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="dpa-compact")
     a = ap.parse_args()
-    model = _models([a.model])[a.model][0]
+    model = registered([a.model])[a.model][0]
     photos = _images(data_root() / "train" / "bsds200", False, 124)[100:124]
     mods = ev.lens_modules(photos, modules=6, photos=3, seed=11, chart=True)
     runner = Runner(model, RunConfig(tile=512))

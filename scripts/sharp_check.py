@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from deblurcli import evaluation as ev
-from deblurcli.cli.bench_cmd import _models
+from deblurcli.models.loader import registered
 from deblurcli.cli.bench_quality import _images
 from deblurcli.engine.runner import RunConfig
 from deblurcli.engine.setup import EDGE_PAD
@@ -42,7 +42,7 @@ def main() -> None:
               f"fallbacks {sum(c[0] == 'blind' for c in conf)}/{len(conf)}; kernel sides {sorted(c[2] for c in conf)}")
         return
     cfg = RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA, edge_pad=EDGE_PAD)
-    t = ev.quality(_models(a.model or ["dpa-lite"]), sets, cfg)
+    t = ev.quality(registered(a.model or ["dpa-lite"]), sets, cfg)
     for m, row in t.rows.items():
         cells = ", ".join(f"{k} {v[0]:.2f} dB" for k, v in row.items())
         print(f"{m}: {cells}")

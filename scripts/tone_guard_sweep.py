@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from deblurcli import evaluation as ev
-from deblurcli.cli.bench_cmd import _models
+from deblurcli.models.loader import registered
 from deblurcli.engine.runner import Runner, RunConfig
 from deblurcli.engine.tone import keep_tone
 
@@ -35,7 +35,7 @@ def main() -> None:
 
         models = {Path(a.weights).stem: (load(Path(a.weights))[0], "dpa")}
     else:
-        models = _models(a.model or ["dpa-lite"])
+        models = registered(a.model or ["dpa-lite"])
     sets = ev.foreign_sets(12)
     for mid, (model, _) in models.items():
         runner = Runner(model, RunConfig(device="cpu", precision="auto", tile=512))

@@ -108,7 +108,7 @@ def test_never_overwrites_input(tiny_registry: Path, tmp_path: Path) -> None:
     src = _photo(tmp_path / "x.jpg")
     before = src.read_bytes()
     r = invoke(str(src), "--suffix", "", "--overwrite", "-q")
-    assert r.exit_code == 1 and "overwrite the input" in r.output
+    assert r.exit_code == 1 and "replace the input" in r.output
     assert src.read_bytes() == before
 
 

@@ -131,7 +131,7 @@ def test_stdin_to_stdout(tiny_registry: Path, tmp_path: Path) -> None:
     r = subprocess.run([*cmd, "-", "-o", str(tmp_path / "piped.png"), "-q"], input=src.read_bytes(), capture_output=True, timeout=120)
     assert r.returncode == 0 and Image.open(tmp_path / "piped.png").size == (48, 40)
     r = subprocess.run([*cmd, "-", "-o", "-", "--json"], input=src.read_bytes(), capture_output=True, timeout=120)
-    assert r.returncode == 2 and not r.stdout
+    assert r.returncode == 2 and json.loads(r.stdout)["status"] == "error"  # --json: the error, no photo
 
 
 def test_brackets_in_file_names_and_hints_are_printed_as_they_are(tiny_registry: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import tifffile
@@ -309,11 +310,11 @@ def test_a_long_legal_name_is_written(tmp_path: Path) -> None:
 # 14. Memory: refused up front, with the numbers -------------------------------------------------------------
 
 def test_a_photo_beyond_free_memory_is_refused_before_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import deblurcli.io.images as images
+    import deblurcli.io.photo as photo
 
     f = tmp_path / "big.png"
     Image.fromarray(_rgb(400, 500)).save(f)
-    monkeypatch.setattr(images, "available_memory", lambda: 1 << 20)
+    monkeypatch.setattr(photo, "available_memory", lambda: 1 << 20)
     with pytest.raises(InputError, match=r"needs about .* GiB, .* GiB is free"):
         read_photo(f)
 
@@ -415,3 +416,50 @@ def test_a_raw_name_on_an_ordinary_tiff_is_refused_not_its_preview_restored(tiny
         read_photo(f)
     r = invoke(str(f), "-q")
     assert r.exit_code == 1 and not list(tmp_path.glob("thumb_deblurred*"))
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_tiff_with_an_orientation_tag_from_tifffile_is_written_upright(tmp_path: Path, bits: int) -> None:
+    """tifffile's EXIF is the TIFF's whole first IFD (strips, sizes, its shape description): handed back
+    to the encoder it failed the photo ("encoder error -8"). Now: written, upright, at its bit depth."""
+    import tifffile
+
+    dt = np.uint8 if bits == 8 else np.uint16
+    a = (np.random.default_rng(0).random((24, 40, 3)) * np.iinfo(dt).max).astype(dt)
+    tifffile.imwrite(tmp_path / "o.tif", a, photometric="rgb", extratags=[(274, "H", 1, 6, True)])
+    r = CliRunner().invoke(app, route([str(tmp_path / "o.tif"), "-q"]))
+    assert r.exit_code == 0, r.output
+    out = tifffile.imread(tmp_path / "o_deblurred.tif")
+    assert out.shape == (40, 24, 3) and out.dtype == dt  # orientation 6 applied once, bits kept
+    with Image.open(tmp_path / "o_deblurred.tif") as im:
+        desc = str(im.getexif().get(270, ""))
+        assert im.getexif().get(274, 1) == 1 and "[24, 40" not in desc  # not the input's shape, which tifffile would read
+
+
+@pytest.mark.parametrize("store", ["16-bit RGBA", "16-bit RGB", "8-bit RGB", "8-bit RGBA"])
+def test_a_grey_photo_stored_as_colour_stays_grey(tmp_path: Path, store: str) -> None:
+    bits, mode = store.split()
+    dt = np.uint16 if bits == "16-bit" else np.uint8
+    rng = np.random.default_rng(1)
+    g = (cv2.GaussianBlur(rng.random((48, 64)).astype(np.float32), (0, 0), 2) * np.iinfo(dt).max).astype(dt)
+    planes = [g, g, g] + ([np.full_like(g, np.iinfo(dt).max)] if mode == "RGBA" else [])
+    cv2.imwrite(str(tmp_path / "g.png"), np.stack(planes, -1))
+    r = CliRunner().invoke(app, route([str(tmp_path / "g.png"), "-q"]))
+    assert r.exit_code == 0, r.output
+    out = cv2.imread(str(tmp_path / "g_deblurred.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == dt and out.shape[2] == len(planes)
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    assert not np.array_equal(out[..., 0], g)  # restored, not copied
+
+
+def test_others_checkpoints_without_spandrel_say_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import torch
+
+    torch.save({"x": torch.zeros(1)}, tmp_path / "m.pth")
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "p.png")
+    monkeypatch.setitem(sys.modules, "spandrel", None)  # "not installed": its import raises ImportError
+    r = CliRunner().invoke(app, route([str(tmp_path / "p.png"), "--weights", str(tmp_path / "m.pth")]))
+    assert r.exit_code == 1 and r.output.count("error:") == 1
+    assert "pip install --no-deps spandrel==0.4.2 einops" in r.output.replace("\n", " ")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..engine.runner import PriorField
 from ..errors import PriorError
 from ..hub.registry import WeightsEntry
 from ..io.images import Photo, publish
+from ..models.store import tensors_sha256
 
 if TYPE_CHECKING:
     from ..engine.runner import Runner
@@ -125,7 +127,7 @@ def unorient_grid(t: torch.Tensor, o: int) -> torch.Tensor:
 
 def save_prior(path: Path, levels: list[torch.Tensor], psfs: np.ndarray, entry: WeightsEntry, hparams: dict,
                sensor_size: tuple[int, int], extra: dict[str, object],
-               adapted: dict[str, torch.Tensor] | None = None) -> Path:
+               adapted: dict[str, torch.Tensor] | None = None, overwrite: bool = True) -> Path:
     tensors = {f"level{i}": lev.float().contiguous() for i, lev in enumerate(levels)}
     tensors["psf_field"] = torch.from_numpy(np.ascontiguousarray(psfs, np.float32))
     tensors |= {ADAPTED + k: v.float().contiguous() for k, v in (adapted or {}).items()}
@@ -135,10 +137,11 @@ def save_prior(path: Path, levels: list[torch.Tensor], psfs: np.ndarray, entry: 
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "tool_version": __version__,
     }
     meta |= {k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()}
-    tmp = path.with_name(f".{path.name}.part")
+    meta["tensors_sha256"] = tensors_sha256(tensors)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         save_file(tensors, str(tmp), metadata=meta)
-        publish(tmp, path)
+        publish(tmp, path, overwrite)
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -164,8 +167,46 @@ def read_prior(path: Path) -> CameraPrior:
         i += 1
     if not levels or "psf_field" not in tensors:
         raise PriorError(f"{path}: incomplete prior file (levels or PSF field missing)")
+    check_prior_values(path, meta, tensors, levels)
     adapted = {k[len(ADAPTED):]: v for k, v in tensors.items() if k.startswith(ADAPTED)}
     return CameraPrior(tuple(levels), tensors["psf_field"].numpy(), meta, adapted or None)
+
+
+# The largest |value| a prior level may hold: the DPE net's grid means lie within ±3 on every
+# calibration we have made (pairs of the synthetic lens modules and of shared photos); 50 leaves room
+# for other cameras and refuses what no calibration gives (a value of 1e6 left a blob on the photo).
+LEVEL_LIMIT = 50.0
+
+
+def check_prior_values(path: Path, meta: dict[str, str], tensors: dict[str, torch.Tensor], levels: list[torch.Tensor]) -> None:
+    """A prior's tensors and metadata checked before any photo sees them, one ``PriorError`` line per
+    fault: the tensors as saved (their hash, in files that record one), finite, levels of one grid and
+    in range, a PSF field of non-negative kernels that each sum to 1, a sensor size."""
+    redo = "re-run `deblur calibrate` to make it again"
+    recorded = meta.get("tensors_sha256")
+    if recorded and tensors_sha256(tensors) != recorded:
+        raise PriorError(f"{path}: corrupt (its tensors do not match the hash recorded when it was made)", redo)
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise PriorError(f"{path}: corrupt ({name} holds values that are not finite)", redo)
+    for i, lev in enumerate(levels):
+        if lev.ndim != 4 or lev.shape[0] != 1 or lev.shape[-2:] != levels[0].shape[-2:]:
+            raise PriorError(f"{path}: corrupt (level{i} has shape {tuple(lev.shape)})", redo)
+        if float(lev.abs().max()) > LEVEL_LIMIT:
+            raise PriorError(f"{path}: corrupt (level{i} holds {float(lev.abs().max()):.3g}; a calibration gives at "
+                             f"most ±{LEVEL_LIMIT:g})", redo)
+    psf = tensors["psf_field"]
+    if psf.ndim != 4 or psf.shape[0] != psf.shape[1] or psf.shape[2] != psf.shape[3] or psf.shape[2] % 2 == 0:
+        raise PriorError(f"{path}: corrupt (PSF field of shape {tuple(psf.shape)}; expected g×g cells of odd k×k kernels)", redo)
+    sums = psf.double().sum((2, 3))
+    if bool((psf < 0).any()) or float((sums - 1).abs().max()) > 1e-3:
+        raise PriorError(f"{path}: corrupt (a PSF of its field is negative or does not sum to 1)", redo)
+    try:
+        w, h = json.loads(meta["sensor_size"])
+        if int(w) <= 0 or int(h) <= 0:
+            raise ValueError
+    except (KeyError, ValueError, TypeError) as e:
+        raise PriorError(f"{path}: corrupt (no sensor size: {meta.get('sensor_size')!r})", redo) from e
 
 
 def load_prior(path: Path, entry: WeightsEntry, hparams: dict | None = None) -> CameraPrior:

@@ -10,27 +10,6 @@ from ..errors import UsageError
 from .common import CudaGraph, Debug, Device, Json, JsonFile, guarded, parse_size, setup_logging
 
 
-def _archs(names: list[str]) -> dict[str, tuple[object, str]]:
-    from ..archs import RESTORERS, build
-
-    chosen = list(RESTORERS) if names == ["all"] else names
-    for n in chosen:
-        if n not in RESTORERS:
-            raise UsageError(f"--arch {n!r}: known restoration archs: {', '.join(RESTORERS)}")
-    return {f"{n} (compact, untrained)": (build(n).eval(), n) for n in chosen}
-
-
-def _models(ids: list[str]) -> dict[str, tuple[object, str]]:
-    from ..hub.registry import load_registry
-    from ..models.loader import load_entry
-
-    from ..archs import RESTORERS
-
-    reg = load_registry()
-    chosen = [i for i, e in reg.entries.items() if e.arch in RESTORERS] if not ids or ids == ["all"] else ids
-    return {i: (load_entry(reg.get(i))[0], reg.get(i).arch) for i in chosen}
-
-
 @guarded
 def bench(
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Weights ids, or 'all' (default).")] = None,

@@ -69,7 +69,7 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
                 count: int, device: str, json_file: Path | None, adapt_images: Path | None = None,
                 adapt_steps: int = 1000, chart: bool = False, as_json: bool = False) -> None:
     from ..hub.registry import load_registry
-    from .bench_cmd import _models
+    from ..models.loader import registered
 
     from ..engine.setup import EDGE_PAD
     from ..engine.tone import DEFAULT_SIGMA
@@ -79,7 +79,7 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     report: dict[str, object] = {"images": "cbsd68 (val)" if val else (str(folder) if folder else "procedural scenes"), "count": len(imgs)}
     reg = load_registry()
     if quality:
-        models = _models(ids)
+        models = registered(ids)
         sets = ev.degraded_sets(imgs, ("motion", "lens", "defocus", "sharp"), seed=2024)
         if val:  # real blur needs the data root's 240 fps clip; the foreign sets lead the table
             sets["frames"] = ev.frame_items(len(imgs))
@@ -89,14 +89,14 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         report["quality"] = _print(table, f"quality on {report['images']} ({len(imgs)} images per set)")
     if calibration:
         entry = reg.get(ids[0]) if ids and ids != ["all"] else reg.default_for("calibrate")
-        model = _models([entry.id])[entry.id][0]
+        model = registered([entry.id])[entry.id][0]
         from ..calibration.adapt import AdaptConfig, load_photos
 
         acfg = AdaptConfig(steps=adapt_steps)
         adapt = (acfg, load_photos(adapt_images, acfg)[0]) if adapt_images else None
         with console.status("simulated camera modules …") as st:
             mods = ev.lens_modules(imgs, modules=max(2, len(imgs) // 4), photos=3, seed=7, chart=chart)
-            deconv = _models([reg.default_for("deconv").id])[reg.default_for("deconv").id][0]
+            deconv = registered([reg.default_for("deconv").id])[reg.default_for("deconv").id][0]
             table = ev.calibration(model, mods, cfg, adapt, lambda s: st.update(s), deconv=deconv)  # type: ignore[arg-type]
         pair = "a chart" if chart else "a photo"
         report["calibration"] = _print(table, f"calibration with {pair}: {len(mods)} simulated camera modules × 3 photos ({entry.id})")
@@ -104,7 +104,7 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
     if defocus:
         svbr_e = reg.default_for("defocus")
         blind_e = reg.default_for("deblur")
-        ms = _models([svbr_e.id, blind_e.id])
+        ms = registered([svbr_e.id, blind_e.id])
         from ..defocusing.estimate import load_learned_estimator
 
         learned = load_learned_estimator(reg) if "blurmap" in reg.defaults else None

@@ -33,9 +33,9 @@ def _cond(arch: str, model):  # type: ignore[no-untyped-def]
 def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precisions: list[str], tile: str, runs: int,
                warmup: int, json_file: Path | None, recommend: bool, arch_names: list[str], cuda_graph: bool = False,
                as_json: bool = False) -> None:
-    from .bench_cmd import _archs, _models
+    from ..models.loader import registered, untrained
 
-    models = _archs(arch_names) if arch_names else _models(ids)
+    models = untrained(arch_names) if arch_names else registered(ids)
     dev = pick_device(device)
     peaks = {str(dt).replace("torch.", ""): matmul_peak(dev, dt) for dt in (torch.float32, torch.bfloat16)}
     results = []

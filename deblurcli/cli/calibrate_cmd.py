@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..errors import OutputExistsError
+from ..plan import plan_calibration
 from .common import Debug, Model, WeightsPath, console, guarded, setup_logging
 
 
@@ -46,8 +46,7 @@ def calibrate(
     from ..calibration.align import pair_warnings
     from .common import out
 
-    if output.exists() and not overwrite:
-        raise OutputExistsError(f"{output} exists", "pass --overwrite to replace it")
+    plan_calibration(sharp, blur, output, preview, overwrite, adapt_images)
     s, b = read_photo(sharp, max_megapixels), read_photo(blur, max_megapixels)
     for msg in pair_warnings(s.rgb(), b.rgb()):
         console.print(f"[yellow]warning[/] {msg}")
@@ -73,9 +72,9 @@ def calibrate(
                             lambda i, n: bar.update(task, completed=i),
                             unorient(cal.aligned, s.orientation) if acfg.real_share > 0 else None, pick_device(device))
         extra["adapt"] = acfg.describe() | {"photos": len(photos), "folder": adapt_images.name}
-    save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted)
-    if preview is not None:
-        write_photo(Photo(render(s.rgb(), cal.psfs).astype("float32") / 255), preview)
+    if preview is not None:  # first: the prior file, written last, means the calibration is complete
+        write_photo(Photo(render(s.rgb(), cal.psfs).astype("float32") / 255), preview, overwrite=overwrite)
+    save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted, overwrite)
     if as_json:
         out.print_json(json.dumps(cal.summary | {"prior": str(output)}))
         return

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import OutputExistsError, UsageError
+from ..errors import UsageError
+from ..plan import Plan
 from .common import console, guarded, parse_size
 
 MAX_CHART_MP = 100.0
@@ -32,9 +33,8 @@ def chart(
         raise UsageError(f"--size {size}: {w * h / 1e6:.0f} MP is more than a chart needs", f"at most {MAX_CHART_MP:.0f} MP")
     if output.suffix.lower() not in (".png", ".tif", ".tiff"):
         raise UsageError(f"{output}: a chart must be lossless", "use a .png or .tif name")
-    if output.exists() and not overwrite:
-        raise OutputExistsError(f"{output} exists", "pass --overwrite to replace it")
+    Plan().claim(output, "chart", overwrite)
     with console.status(f"drawing a {w}×{h} chart …"):
-        write_photo(Photo(make_chart(h, w, seed)), output)
+        write_photo(Photo(make_chart(h, w, seed)), output, overwrite=overwrite)
     console.print(f"wrote {output} ({w}×{h}). Show it full screen or print it, photograph it filling the frame, "
                   f"then: deblur calibrate {output} PHOTO -o module.prior")

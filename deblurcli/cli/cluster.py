@@ -18,7 +18,7 @@ def run_on_ray(inputs: list[str], output: str | None, naming: NamingOptions, opt
 
     require_ray()
 
-    items = plan(inputs, output, naming)
+    items = plan(inputs, output, naming, opts.sides, (load_args.get("kernel"), load_args.get("prior")))
     made_by: dict[str, Any] = {}
     show_results(lambda on_start, on_tiles: run_items(items, options=opts, load_args=load_args,
                                                       cluster=ClusterOptions(address, workers),

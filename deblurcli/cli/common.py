@@ -55,16 +55,26 @@ MaxMP = Annotated[float, typer.Option(min=0.01, help="Refuse photos larger than 
 Debug = Annotated[bool, flag("--debug", help="Show tracebacks and resolution steps.", panel=REPORT_PANEL)]
 Quiet = Annotated[bool, flag("-q", "--quiet", help="Only errors.", panel=REPORT_PANEL)]
 Json = Annotated[bool, flag("--json", help="Print a machine-readable summary on stdout.", panel=REPORT_PANEL)]
-JsonFile = Annotated[Path | None, typer.Option("--json-file", help="Also write the machine-readable summary to this file.", rich_help_panel=REPORT_PANEL)]
+JsonFile = Annotated[Path | None, typer.Option("--json-file", help="Also write the machine-readable summary to this file (a report: replaced if it exists).", rich_help_panel=REPORT_PANEL)]
 
 
 def emit_json(report: dict, as_json: bool, json_file: Path | None) -> None:
     """The one way a command hands out JSON: ``--json`` on stdout, ``--json-file`` into a file."""
     import json
 
-    if json_file is not None:
+    if json_file is not None:  # written whole (a temporary file, then a rename); the file is the user's to name
+        import tempfile
+
+        from ..io.images import part_name, publish
+
         json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(report, indent=2))
+        fd, tmp = tempfile.mkstemp(prefix=part_name(json_file), suffix=".part", dir=json_file.parent)
+        try:
+            with open(fd, "w") as f:
+                f.write(json.dumps(report, indent=2))
+            publish(Path(tmp), json_file)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         console.print(f"wrote {json_file}")
     if as_json:
         out.print_json(json.dumps(report))
@@ -106,8 +116,16 @@ def check_local(inputs: list[str], output: str | None) -> None:
         raise UsageError("URIs such as s3://… are read and written on a Ray cluster", "add --ray (pip install 'deblurcli[cluster]')")
 
 
+def error_json(message: str, hint: str, code: int) -> None:
+    """With --json, a run that fails before its summary still prints one JSON object on stdout."""
+    import json
+
+    out.print_json(json.dumps({"status": "error", "error": message, "hint": hint, "exit_code": code}))
+
+
 def guarded(fn: F) -> F:
-    """Map DeblurError to a one-line message (exit 2 for usage, 1 otherwise); --debug re-raises."""
+    """Map DeblurError to a one-line message (exit 2 for usage, 1 otherwise), and with --json to one
+    JSON object on stdout as well; --debug re-raises."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -116,10 +134,13 @@ def guarded(fn: F) -> F:
         except DeblurError as e:
             if STATE["debug"]:
                 raise
+            code = 2 if isinstance(e, UsageError) else 1
             console.print(f"[red]error:[/] {escape(str(e))}")  # a path or a hint may hold [brackets]
             if e.hint:
                 console.print(f"[dim]hint:[/] {escape(e.hint)}")
-            raise typer.Exit(2 if isinstance(e, UsageError) else 1) from None
+            if kwargs.get("as_json"):
+                error_json(str(e), e.hint, code)
+            raise typer.Exit(code) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/] — finished outputs are complete; nothing half-written was left")
             raise typer.Exit(130) from None

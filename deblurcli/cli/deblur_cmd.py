@@ -82,7 +82,8 @@ def deblur(
     if resolve_method(method, prior, kernel) != "kernel" and save_kernel:  # checked before any decode
         raise UsageError("--save-kernel needs --method kernel")
     check_batch_options(overwrite, skip_existing, format, suffix)
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata,
+                        ("kernel",) if save_kernel else ())
     load_args = dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
                      allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
                      overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard,
@@ -93,14 +94,15 @@ def deblur(
         return run_on_ray(inputs, output, NamingOptions(None, suffix, format, recursive), opts, load_args,  # type: ignore[arg-type]
                           ray_address, ray_workers, save_kernel, quiet, as_json)
     check_local(inputs, output)
-    with stdio(inputs, output, format, as_json) as (inputs, output):
+    with stdio(inputs, output, format, as_json, opts.sides) as (inputs, output):
         _run(inputs, output, recursive, suffix, format, opts, quiet, as_json, load_args, save_kernel)
 
 
 def _run(inputs: list[str], output: str | Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002
          quiet: bool, as_json: bool, load_args: dict, save_kernel: bool = False) -> None:
     out_path = Path(output) if output is not None else None
-    jobs = plan_jobs(inputs, NamingOptions(out_path, suffix, format, recursive))  # type: ignore[arg-type]
+    jobs = plan_jobs(inputs, NamingOptions(out_path, suffix, format, recursive), opts.sides,  # type: ignore[arg-type]
+                     (load_args["kernel"], load_args["prior"]))
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the model loads
     try:
         from ..api import load
@@ -115,4 +117,4 @@ def _run(inputs: list[str], output: str | Path | None, recursive: bool, suffix: 
         reader.close()
         raise
 
-    run_photos(jobs, restorer.batch_process(save_kernel, opts.overwrite), opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))
+    run_photos(jobs, restorer.batch_process(save_kernel), opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..batch import BatchOptions, Job, NamingOptions, Reader, plan_jobs
+from ..batch import BatchOptions, Job, NamingOptions, Reader, Restored, plan_jobs
 from ..errors import UsageError
 from ..io.images import Photo
 from .common import (Batch, Compare, CudaGraph, Debug, Device, FormatOpt, Inputs, Json, MaxMP, Model, Output, Overlap, Overwrite,
@@ -58,10 +58,12 @@ def defocus(
         raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
     check_batch_options(overwrite, skip_existing, format, suffix)
     check_local(inputs, output)
-    jobs = plan_jobs(inputs, NamingOptions(Path(output) if output is not None else None, suffix, format, recursive))  # type: ignore[arg-type]
+    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata,
+                        ("blurmap",) if save_map else ())
+    jobs = plan_jobs(inputs, NamingOptions(Path(output) if output is not None else None, suffix, format, recursive),  # type: ignore[arg-type]
+                     opts.sides, (blur_map,))
     if blur_map is not None and len(jobs) != 1:
         raise UsageError("--blur-map describes one photo; give exactly one input with it")
-    opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata)
     reader = Reader(jobs, opts)  # the first photo decodes while torch imports and the models load
     try:
         from ..api import load_defocus
@@ -77,15 +79,10 @@ def defocus(
     except BaseException:
         reader.close()
         raise
-    from ..defocusing.mapfile import preview, read_blur_map, write_blur_map
-    from ..io.images import write_photo
+    from ..defocusing.mapfile import read_blur_map, map_writers
 
-    def process(job: Job, photo: Photo, on_tiles):  # type: ignore[no-untyped-def]
+    def process(job: Job, photo: Photo, on_tiles) -> Restored:  # type: ignore[no-untyped-def]
         radius = read_blur_map(blur_map, photo.pixels.shape[:2]) if blur_map is not None else d.estimate(photo.rgb())
-        if save_map and job.dest is not None:
-            dest = job.dest
-            write_blur_map(radius, dest.with_name(dest.stem + "_blurmap.png"))
-            write_photo(Photo(preview(radius)), dest.with_name(dest.stem + "_blurmap_preview.png"))
-        return d.restore_photo(photo, radius, on_tiles)
+        return Restored(d.restore_photo(photo, radius, on_tiles), map_writers(radius))
 
     run_photos(jobs, process, opts, quiet, as_json, "defocus", reader, provenance(d.runner, d.entry))

@@ -55,8 +55,8 @@ def demo(
     for label, img in rows:
         t.add_row(label, f"{float(psnr(crop(img), crop(sharp))):.2f}", f"{float(ssim(crop(img), crop(sharp))):.4f}")
     for k, img in (("sharp", sharp), ("blurred", blurred), ("restored", restored)):
-        write_photo(Photo(img), names[k])
-    write_photo(side_by_side(Photo(blurred), Photo(restored)), names["compare"])
+        write_photo(Photo(img), names[k], overwrite=overwrite)
+    write_photo(side_by_side(Photo(blurred), Photo(restored)), names["compare"], overwrite=overwrite)
     console.print(t)
     steps = entry.steps
     if steps is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection
+from typing import Any
 
 import click
 import typer
@@ -23,6 +24,26 @@ class DefaultGroup(TyperGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, route(args, self.commands))
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """With --json every run prints one JSON object on stdout: click's own usage errors (a bad
+        option value, an unknown option) too, which it shows before any command runs."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv or not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        from .common import error_json
+
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except Exception as e:
+            # click's usage errors, or those of the click that typer ≥ 0.2x carries inside it (another class)
+            if not (hasattr(e, "format_message") and hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int)):
+                raise
+            e.show()
+            error_json(e.format_message(), "see `deblur COMMAND --help`", e.exit_code)
+            sys.exit(e.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 class DefaultCommand(TyperCommand):

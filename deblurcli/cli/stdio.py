@@ -25,17 +25,30 @@ def _sniff(data: bytes) -> str:
     raise UsageError("stdin holds no JPEG, PNG, TIFF, WebP or HEIC photo")
 
 
+SIDE_OPTIONS = {"compare": "--compare", "kernel": "--save-kernel", "blurmap": "--save-map"}
+
+
 @contextmanager
-def stdio(inputs: list[str], output: Path | None, fmt: str, as_json: bool) -> Iterator[tuple[list[str], Path | None]]:
-    """(inputs, output) with `-` replaced by temporary files; on leaving, the output is copied to stdout."""
+def stdio(inputs: list[str], output: Path | str | None, fmt: str, as_json: bool,
+          sides: tuple[str, ...] = ()) -> Iterator[tuple[list[str], Path | None]]:
+    """(inputs, output) with `-` replaced by temporary files; on leaving, the output is copied to stdout.
+    Everything that would be written into the temporary folder and lost is refused first: a photo from
+    stdin with no -o, and side files (``sides``) of a photo that goes to stdout."""
     to_stdout = output is not None and str(output) == "-"
     if "-" not in inputs and not to_stdout:
-        yield inputs, output
+        yield inputs, (Path(output) if output is not None else None)
         return
     if to_stdout and as_json:
-        raise UsageError("-o - and --json both want stdout", "use --json-file, or write the photo to a file")
+        raise UsageError("-o - and --json both want stdout", "write the photo to a file with -o FILE and keep --json")
     if "-" in inputs and len(inputs) > 1:
         raise UsageError("`-` (stdin) is one photo: give no other inputs with it")
+    if "-" in inputs and output is None:
+        raise UsageError("a photo from stdin needs -o: there is no folder to put its output beside",
+                         "add -o out.jpg (a file), -o out/ (a folder) or -o - (stdout)")
+    if to_stdout and sides:
+        names = ", ".join(SIDE_OPTIONS[s] for s in sides)
+        raise UsageError(f"-o - sends one photo to stdout: the files {names} writes beside it would be lost",
+                         "give -o FILE instead of -o -")
     with tempfile.TemporaryDirectory(prefix="deblur-stdio-") as tmp:
         folder = Path(tmp)
         if "-" in inputs:

@@ -46,8 +46,12 @@ def check_kernel(k: np.ndarray, photo_hw: tuple[int, int] | None = None, name: s
     empty border trimmed (``trim_zero_border``), no wider than ``max_side`` (the net's canvas), not
     larger than the photo; one ``InputError`` line per fault."""
     k = np.asarray(k)
-    if k.ndim == 3 and k.shape[-1] in (1, 3, 4):
-        k = k[..., 0]
+    if k.ndim == 3 and k.shape[-1] in (1, 2, 3, 4):  # an image: its colour channels (alpha aside) must agree
+        colour = k[..., : 3 if k.shape[-1] >= 3 else 1]
+        if not (colour == colour[..., :1]).all():
+            raise InputError(f"{name}: a colour image; a kernel is one grey channel of weights",
+                             "save it as a grey PNG (mode L or I;16) or a 2-D .npy array")
+        k = colour[..., 0]
     if k.ndim != 2:
         raise InputError(f"{name}: a kernel must be a 2-D array, not {k.ndim}-D of shape {k.shape}")
     k = k.astype(np.float32)
@@ -84,25 +88,29 @@ def trace_image(k: np.ndarray, scale: int = 0) -> np.ndarray:
     return (img * 255 + 0.5).astype(np.uint8)
 
 
-def write_kernel(k: np.ndarray, stem: Path, overwrite: bool = False) -> tuple[Path, Path]:
-    """``<stem>_kernel.png`` (the blur trace, for viewing) and ``<stem>_kernel.npy`` (the kernel itself,
-    float32, sums to 1: give it back with ``--kernel``); each written whole or not at all, and an
-    existing file is kept unless ``overwrite``."""
+def write_trace(k: np.ndarray, path: Path, overwrite: bool = False) -> Path:
+    """The blur trace of ``k`` (``trace_image``), a grey PNG for viewing, written whole or not at all;
+    an existing file is kept unless ``overwrite``."""
+    from ..io.images import Photo, write_photo
+
+    return write_photo(Photo(trace_image(k)[..., None].astype(np.float32) / 255), path, overwrite=overwrite)
+
+
+def write_kernel_npy(k: np.ndarray, path: Path, overwrite: bool = False) -> Path:
+    """The kernel itself (float32, sums to 1: give it back with ``--kernel``) as ``.npy``, written whole
+    or not at all; an existing file is kept unless ``overwrite``."""
     import tempfile
 
-    from ..errors import OutputExistsError
-    from ..io.images import Photo, publish, write_photo
+    from ..io.images import part_name, publish
 
-    png, npy = stem.with_name(stem.name + "_kernel.png"), stem.with_name(stem.name + "_kernel.npy")
-    for p in (png, npy):
-        if p.exists() and not overwrite:
-            raise OutputExistsError(f"{p} exists")
-    write_photo(Photo(trace_image(k)[..., None].astype(np.float32) / 255), png, overwrite=overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=".kernel-", suffix=".npy", dir=npy.parent)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=part_name(path), suffix=".part", dir=path.parent)
     try:
         with open(fd, "wb") as f:
             np.save(f, np.asarray(k, np.float32))
-        publish(Path(tmp), npy, overwrite)
+        publish(Path(tmp), path, overwrite)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return png, npy
+    return path
+
+

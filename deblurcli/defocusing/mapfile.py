@@ -4,6 +4,7 @@ orientation (as displayed) and must have its size."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -36,10 +37,17 @@ def read_blur_map(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return a
 
 
-def write_blur_map(radius: np.ndarray, dest: Path) -> Path:
+def write_blur_map(radius: np.ndarray, dest: Path, overwrite: bool = False) -> Path:
+    """The map as a 16-bit grey PNG (radius × ``SCALE``), written whole; an existing file is kept
+    unless ``overwrite``."""
     a = np.clip(radius * SCALE + 0.5, 0, 65535).astype(np.uint16)
-    write_photo(Photo(a[..., None].astype(np.float32) / 65535, bits=16), dest)
-    return dest
+    return write_photo(Photo(a[..., None].astype(np.float32) / 65535, bits=16), dest, overwrite=overwrite)
+
+
+def map_writers(radius: np.ndarray) -> dict[str, Callable[[Path, bool], object]]:
+    """The writers of `deblur defocus --save-map`'s side files (``batch.SIDE_FILES["blurmap"]``)."""
+    return {"blur map": lambda p, o: write_blur_map(radius, p, o),
+            "blur-map preview": lambda p, o: write_photo(Photo(preview(radius)), p, overwrite=o)}
 
 
 def preview(radius: np.ndarray, vmax: float = 6.0) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..errors import UsageError
-from ..io.images import available_memory
+from ..io.photo import available_memory
 from .runner import Runner, RunConfig
 from .tone import DEFAULT_SIGMA
 

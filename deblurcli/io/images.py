@@ -20,7 +20,6 @@ import tempfile
 import time
 import warnings
 import zlib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -28,6 +27,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DeblurError, InputError, OutputExistsError, OutputFolderError, UsageError
+from .photo import BYTES_PER_PIXEL, IFD0_TEXT, Photo, available_memory, check_memory, check_size
 from .raw import RAW_EXTS, is_raw, read_raw
 
 Image.MAX_IMAGE_PIXELS = None  # we guard size ourselves (max_megapixels), with a clear message
@@ -51,37 +51,6 @@ def _register_heif() -> None:
 
 _register_heif()
 EXT_FOR = {"jpg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
-
-
-@dataclass
-class Photo:
-    """Pixels (float32, H×W×C, C = 3 for RGB or 1 for gray, [0, 1], upright) and what travels with them."""
-
-    pixels: np.ndarray
-    bits: int = 8
-    alpha: np.ndarray | None = None  # H×W, original integer values (uint8/uint16), untouched
-    icc: bytes | None = None
-    exif: bytes | None = None  # orientation already reset to 1
-    xmp: bytes | None = None
-    dpi: tuple[float, float] | None = None
-    format: str = "PNG"
-    warnings: list[str] = field(default_factory=list)
-    orientation: int = 1  # the EXIF orientation the file had (already applied to ``pixels``)
-
-    @property
-    def gray(self) -> bool:
-        return self.pixels.shape[2] == 1
-
-    @property
-    def megapixels(self) -> float:
-        return self.pixels.shape[0] * self.pixels.shape[1] / 1e6
-
-    def with_pixels(self, pixels: np.ndarray) -> "Photo":
-        return replace(self, pixels=pixels, warnings=list(self.warnings))
-
-    def rgb(self) -> np.ndarray:
-        """H×W×3 float32 for a model (gray replicated)."""
-        return np.repeat(self.pixels, 3, axis=2) if self.gray else self.pixels
 
 
 def orient(a: np.ndarray, o: int) -> np.ndarray:
@@ -116,7 +85,7 @@ def _open(path: Path) -> Image.Image:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder", "pass files, or a folder with -r")
+        raise InputError(f"{path}: is a folder, not a photo", "name an image file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file (0 bytes)")
     try:
@@ -271,7 +240,19 @@ def _read(path: Path, max_megapixels: float) -> Photo:
     return Photo(pixels, bits, alpha, icc, exif_bytes, xmp, tuple(dpi) if dpi else None, fmt, notes, stored)
 
 
+# The tags that describe how a TIFF stores its pixels (size, samples, strips, tiles, compression,
+# resolution, colour map, ICC and XMP, which travel on their own): a TIFF's EXIF as Pillow reads it is its
+# whole first IFD, and handed back to an encoder they describe another file (libtiff: "encoder error -8").
+TIFF_LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284,
+                              296, 317, 320, 322, 323, 324, 325, 330, 338, 339, 340, 341, 347, 513, 514, 530, 531, 532,
+                              700, 34675})
+
+
 def _exif_bytes(exif: Image.Exif, notes: list[str]) -> bytes | None:
+    for tag in TIFF_LAYOUT_TAGS & set(exif):
+        del exif[tag]
+    if str(exif.get(0x010E, "")).startswith('{"shape":'):  # tifffile's description of its array: another file's shape
+        del exif[0x010E]
     if not len(exif):
         return None
     try:
@@ -279,41 +260,6 @@ def _exif_bytes(exif: Image.Exif, notes: list[str]) -> bytes | None:
     except Exception as e:  # noqa: BLE001 — a block Pillow parsed but cannot re-serialise
         notes.append(f"EXIF could not be re-encoded ({type(e).__name__}): dropped")
         return None
-
-
-# Peak bytes per pixel of a restore beyond the decoded file: the float32 photo, its mirrored copy
-# (RunConfig.edge_pad), the float32 result and blend canvas, the tone guard's difference image (3
-# channels each), and the encoder's integer copy. An upper bound, not a measurement.
-BYTES_PER_PIXEL = 3 * 4 * 6
-
-
-def available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo in bytes (None where there is no such file)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def check_size(path: Path, w: int, h: int, max_megapixels: float) -> None:
-    """Refuse, before decoding, a photo above ``max_megapixels`` or beyond the free memory."""
-    if w * h / 1e6 > max_megapixels:
-        raise InputError(f"{path}: {w}×{h} is {w * h / 1e6:.0f} MP, above the {max_megapixels:g} MP limit",
-                         "raise it with --max-megapixels if you have the memory")
-    check_memory(path, w * h)
-
-
-def check_memory(path: Path, pixels: int) -> None:
-    """Refuse, before decoding, a photo whose restore would not fit in the free memory."""
-    need = pixels * BYTES_PER_PIXEL
-    free = available_memory()
-    if free is not None and need > free:
-        raise InputError(f"{path}: {pixels / 1e6:.0f} MP needs about {need / 2**30:.1f} GiB, "
-                         f"{free / 2**30:.1f} GiB is free",
-                         "free memory, or split the photo; --max-megapixels refuses such files up front")
 
 
 # ---------------------------------------------------------------------------------------------- write
@@ -402,7 +348,6 @@ def _tiff16(photo: Photo, a: np.ndarray, dest: Path) -> None:
 
 
 EXIF_SUB_IFDS = {0x8769: "Exif", 0x8825: "GPS", 0xA005: "Interop"}
-IFD0_TEXT = (0x010F, 0x0110, 0x0132, 0x013B, 0x8298)  # Make, Model, DateTime, Artist, Copyright
 
 
 def _ifd0_text_tags(photo: Photo) -> list[tuple[int, str, int, str, bool]]:

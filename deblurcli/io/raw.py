@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
+from .photo import IFD0_TEXT, Photo, check_size
 
 RAW_EXTS = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
             ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".mef", ".mos", ".kdc", ".dcr", ".rwl")
@@ -35,8 +36,6 @@ def _exif(path: Path, notes: list[str]) -> bytes | None:
     None, with a note, for the formats that are not TIFFs (CR3, RAF…)."""
     import tifffile
 
-    from .images import IFD0_TEXT
-
     try:
         with tifffile.TiffFile(path) as t:
             tags = t.pages[0].tags
@@ -50,9 +49,8 @@ def _exif(path: Path, notes: list[str]) -> bytes | None:
         return None
 
 
-def read_raw(path: Path, max_megapixels: float) -> "Photo":  # type: ignore[name-defined]  # noqa: F821
+def read_raw(path: Path, max_megapixels: float) -> Photo:
     """A RAW file developed as the module says, as a 16-bit upright ``Photo``."""
-    from .images import Photo, check_size
 
     try:
         import rawpy

@@ -73,7 +73,7 @@ def _spandrel() -> Any:
             import spandrel
         except ImportError as e:
             raise WeightsError("other people's checkpoints are read by spandrel, which is not installed",
-                               "pip install spandrel einops (with the CPU build of torch: pip install --no-deps spandrel einops)") from e
+                               "pip install --no-deps spandrel==0.4.2 einops (spandrel's torchvision is not needed; on a CUDA machine: pip install 'deblurcli[foreign]')") from e
         try:
             from spandrel_extra_arches import EXTRA_REGISTRY
         except ImportError:

@@ -107,3 +107,23 @@ def load_model(model_id: str | None, command: str, explicit: Path | None = None,
     check_task(entry, command)
     model, _ = load_entry(entry)
     return model, entry
+
+
+def untrained(names: list[str]) -> dict[str, tuple[nn.Module, str]]:
+    """Each restoration arch in ``names`` (or every one, for ``["all"]``) in its compact config with
+    random weights, by label: what `deblur bench --arch` times without a checkpoint."""
+    from ..archs import build
+
+    chosen = list(RESTORERS) if names == ["all"] else names
+    for n in chosen:
+        if n not in RESTORERS:
+            raise UsageError(f"--arch {n!r}: known restoration archs: {', '.join(RESTORERS)}")
+    return {f"{n} (compact, untrained)": (build(n).eval(), n) for n in chosen}
+
+
+def registered(ids: list[str]) -> dict[str, tuple[nn.Module, str]]:
+    """The checkpoints ``ids`` (none or ``["all"]``: every restoration checkpoint of the registry),
+    loaded and verified, by id, with their arch: what `deblur bench` and the evaluations measure."""
+    reg = load_registry()
+    chosen = [i for i, e in reg.entries.items() if e.arch in RESTORERS] if not ids or ids == ["all"] else ids
+    return {i: (load_entry(reg.get(i))[0], reg.get(i).arch) for i in chosen}

@@ -122,7 +122,7 @@ class Worker:
         self.opts, self.ledger, self.retries, self.error, self.info = opts, ledger, retries, "", {}
         try:
             r = load(**load_args)
-            self.process = r.batch_process(save_kernel, opts.overwrite)
+            self.process = r.batch_process(save_kernel)
             self.info = {"model": r.entry.id, "sha256": r.entry.sha256, "device": str(r.runner.device),
                          "precision": str(r.runner.dtype).replace("torch.", "")}
         except Exception as e:  # noqa: BLE001 — reported per file, on the driver

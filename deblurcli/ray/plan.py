@@ -20,12 +20,14 @@ class Item:
     error: str | None = None
 
 
-def plan(inputs: list[str], output: str | Path | None, naming: NamingOptions) -> list[Item]:
-    """Every input's ``Item``. Local inputs and outputs are planned by ``batch.plan_jobs`` itself; with a
-    URI anywhere, a URI input is a file or a folder, and a URI output is a folder."""
+def plan(inputs: list[str], output: str | Path | None, naming: NamingOptions, sides: tuple[str, ...] = (),
+         reads: tuple[Path | None, ...] = ()) -> list[Item]:
+    """Every input's ``Item``. Local inputs and outputs are planned by ``batch.plan_jobs`` itself (with
+    their ``sides`` and the files options name, ``reads``); with a URI anywhere, a URI input is a file or
+    a folder, and a URI output is a folder."""
     if not any(is_uri(i) for i in inputs) and not is_uri(output):
         named = NamingOptions(Path(output) if output is not None else None, naming.suffix, naming.format, naming.recursive)
-        return [Item(str(j.src), None if j.dest is None else str(j.dest), j.error) for j in plan_jobs(inputs, named)]
+        return [Item(str(j.src), None if j.dest is None else str(j.dest), j.error) for j in plan_jobs(inputs, named, sides, reads)]
     found: list[tuple[str, str]] = []  # (input, its folder relative to the input folder named)
     for raw in inputs:
         if is_uri(raw):
