@@ -12,7 +12,7 @@ from .synth.kernels import otf_canvas
 
 # The noise-to-signal weight of the PSF step after calibrated deblurring (`deblur --prior`): how strongly
 # the step keeps the net's output. Picked on simulated modules made from training photos, never the
-# validation set (``scripts/psf_step_tune.py`` → docs/psf_step_tune.txt).
+# validation set (``scripts/psf_step_tune.py`` → docs/logs/psf_step_tune.txt).
 PSF_STEP_NSR = 0.1
 
 

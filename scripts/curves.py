@@ -20,7 +20,7 @@ NOTES = {
     "1,500, and every foreign gain fell. Stopped there.",
     "dpa-compact-wide": "dpa-compact fine-tuned like dpa-lite's run b (configs/dpa-compact-wide.toml), for 1,200 steps "
     "at about 1.5 s each; best at step 500. As users run it (tone guard on), its gains over the input are +0.15 GoPro, +0.23 "
-    "sRGB shake, +0.30 linear-light shake and +0.13 large kernels (docs/foreign_eval_compact.txt): above the shipped "
+    "sRGB shake, +0.30 linear-light shake and +0.13 large kernels (docs/logs/foreign_eval_compact.txt): above the shipped "
     "dpa-compact's -0.09 to +0.19, but 0.0-0.05 dB below the new dpa-lite. It is not shipped: dpa-compact serves "
     "`deblur calibrate`, whose calibration figures were measured on the current weights, and this run had no "
     "calibrated validation.",
@@ -42,7 +42,7 @@ NOTES = {
     "our ESTIMATED kernels, what `--method kernel` gives users, it is not: GoPro -0.08, sRGB +0.04, linear light -0.12, "
     "large -0.05 dB against hqs on the same estimates (session 18, with a tried estimator setting). A sharper prior is "
     "less forgiving of a wrong kernel. So it ships as its own entry, `hqs-large`, for a kernel the user gives "
-    "(`--kernel FILE`), while `--method kernel` keeps hqs (docs/kernel_eval_true_large.txt).",
+    "(`--kernel FILE`), while `--method kernel` keeps hqs (docs/logs/kernel_eval_true_large.txt).",
     "dpa-lite-wide-d": "dpa-lite continued again from the shipped step 3,000 (configs/dpa-lite-wide-d.toml: new seed, lr "
     "6e-5, one thread). Mean foreign gain +0.228 at step 500 and +0.218 at 1,000, against +0.22 for the shipped "
     "checkpoint: nothing, as run c found. Stopped at step 1,050 to give the CPU to hqs-large; not exported.",

@@ -11,7 +11,7 @@
 # from the shard), and leaves under $OUT, per config: best.pt (weights + metrics), curve.jsonl,
 # log.jsonl (loss and seconds per step); and machine.txt, gpu_train.log. After:
 # `python scripts/gpu_import.py <files_at>` validates on the CPU and exports what beats the bundled.
-# torch.compile is not used: its compile time (minutes for these nets, docs/compile_speed.txt) is a
+# torch.compile is not used: its compile time (minutes for these nets, docs/logs/compile_speed.txt) is a
 # large part of a 9-minute budget, and it has not been measured to pay there.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,6 +1,6 @@
 """The non-blind core and `--method kernel` on blur we did not make, as `deblur` runs them.
 
-    python scripts/kernel_eval.py --out docs/kernel_eval.txt            # the shipped hqs
+    python scripts/kernel_eval.py --out docs/logs/kernel_eval.txt            # the shipped hqs
     python scripts/kernel_eval.py --run runs/hqs --sets foreign-all14   # a training run's best.pt
     python scripts/kernel_eval.py --run runs/hqs-est --ckpt last.pt --cached --items /tmp/items.jsonl
 

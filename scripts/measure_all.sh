@@ -3,39 +3,29 @@
 # and docs/*.txt (the tables as printed). Needs the data root ($DEBLUR_DATA or ../shared/data) for the validation sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p docs
+mkdir -p docs/logs
 export COLUMNS=160
-deblur bench --quality --val --count 24 --json-file docs/quality.json 2>&1 | tee docs/quality.txt
-deblur bench --calibration --val --count 24 --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/calibration.json 2>&1 | tee docs/calibration.txt
-deblur bench --calibration --val --count 24 --model dpa-lite --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" 2>&1 | tee docs/calibration_dpa_lite.txt
-deblur bench --calibration --val --count 24 --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/calibration_chart.json 2>&1 | tee docs/calibration_chart.txt
-deblur bench --calibration --val --count 24 --model dpa-lite --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/calibration_chart_dpa_lite.json 2>&1 | tee docs/calibration_chart_dpa_lite.txt
-{ python scripts/psf_field_error.py; python scripts/psf_field_error.py --size 0; } | tee docs/psf_field_error.txt
-deblur bench --defocus --val --count 24 --json-file docs/defocus.json 2>&1 | tee docs/defocus.txt
-deblur bench --arch all --size 1280x720 --runs 3 --json-file docs/bench_arch_cpu.json 2>&1 | tee docs/bench_arch_cpu.txt
-deblur bench --size 1280x720 --runs 3 --json-file docs/bench_cpu.json 2>&1 | tee docs/bench_cpu.txt
-deblur bench --model dpa-lite --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1 --json-file docs/bench_cpu_12mp.json 2>&1 | tee docs/bench_cpu_12mp.txt
+deblur bench --quality --val --count 24 --json-file docs/logs/quality.json 2>&1 | tee docs/logs/quality.txt
+deblur bench --calibration --val --count 24 --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/logs/calibration.json 2>&1 | tee docs/logs/calibration.txt
+deblur bench --calibration --val --count 24 --model dpa-lite --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" 2>&1 | tee docs/logs/calibration_dpa_lite.txt
+deblur bench --calibration --val --count 24 --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/logs/calibration_chart.json 2>&1 | tee docs/logs/calibration_chart.txt
+deblur bench --calibration --val --count 24 --model dpa-lite --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/logs/calibration_chart_dpa_lite.json 2>&1 | tee docs/logs/calibration_chart_dpa_lite.txt
+deblur bench --defocus --val --count 24 --json-file docs/logs/defocus.json 2>&1 | tee docs/logs/defocus.txt
+deblur bench --arch all --size 1280x720 --runs 3 --json-file docs/logs/bench_arch_cpu.json 2>&1 | tee docs/logs/bench_arch_cpu.txt
+deblur bench --size 1280x720 --runs 3 --json-file docs/logs/bench_cpu.json 2>&1 | tee docs/logs/bench_cpu.txt
+deblur bench --model dpa-lite --model dpa-compact --model lcnet-compact --model attgan-compact --size 4000x3000 --runs 1 --warmup 1 --json-file docs/logs/bench_cpu_12mp.json 2>&1 | tee docs/logs/bench_cpu_12mp.txt
 # The 12 MP bar is end to end (decode, restore, encode), as a user runs it:
-for i in 1 2 3 4 5; do python scripts/memory_24mp.py --size 4000x3000; done | tee docs/end_to_end_12mp_default_runs.txt
-{ python scripts/memory_24mp.py --size 4000x3000; python scripts/memory_24mp.py --size 4000x3000 --model dpa-compact; python scripts/memory_24mp.py --size 4000x3000 --model lcnet-compact; python scripts/memory_24mp.py --size 4000x3000 --model attgan-compact; } | tee docs/end_to_end_12mp.txt
-python scripts/tile_memory.py | tee docs/tile_memory.txt
-python scripts/prior_probe.py --count 24 | tee docs/prior_probe.txt
-python scripts/prior_sensitivity.py --modules 8 | tee docs/prior_sensitivity.txt
-python scripts/defocus_map_sensitivity.py --count 12 | tee docs/defocus_map_sensitivity.txt
+for i in 1 2 3 4 5; do python scripts/memory_24mp.py --size 4000x3000; done | tee docs/logs/end_to_end_12mp_default_runs.txt
+{ python scripts/memory_24mp.py --size 4000x3000; python scripts/memory_24mp.py --size 4000x3000 --model dpa-compact; python scripts/memory_24mp.py --size 4000x3000 --model lcnet-compact; python scripts/memory_24mp.py --size 4000x3000 --model attgan-compact; } | tee docs/logs/end_to_end_12mp.txt
 # --method kernel (README "How good is it"): estimates once, then from the cache (deconv.cached)
-python scripts/kernel_eval.py --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --out docs/kernel_eval.txt
-python scripts/kernel_eval.py --cached --forced --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --items docs/kernel_eval_items.jsonl --out docs/kernel_eval_forced.txt
-python scripts/kernel_eval.py --sets foreign-all14 --no-estimate --out docs/kernel_eval_true.txt
-python scripts/sharp_check.py --kernel-method | tee docs/sharp_check_kernel.txt
-python scripts/kernel_speed.py --out docs/kernel_speed.txt
-deblur bench --calibration --val --count 24 --json-file docs/calibration_hqs.json 2>&1 | tee docs/calibration_hqs.txt
+python scripts/kernel_eval.py --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --out docs/logs/kernel_eval.txt
+python scripts/kernel_eval.py --cached --forced --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --items docs/logs/kernel_eval_items.jsonl --out docs/logs/kernel_eval_forced.txt
+python scripts/kernel_eval.py --sets foreign-all14 --no-estimate --out docs/logs/kernel_eval_true.txt
+deblur bench --calibration --val --count 24 --json-file docs/logs/calibration_hqs.json 2>&1 | tee docs/logs/calibration_hqs.txt
 # The slowest (~13 min): MEASURE_SLOW=0 keeps their previous outputs.
 if [ "${MEASURE_SLOW:-1}" = 1 ]; then
-  python scripts/memory_24mp.py | tee docs/memory_24mp.txt
-  python scripts/batch_utilisation.py --count 100 --size 1280x720 | tee docs/batch_utilisation.txt
-  python scripts/tile_context.py --count 6 | tee docs/tile_context.txt
-  python scripts/compile_speed.py | tee docs/compile_speed.txt
-  { echo "python scripts/train_speed.py --arch dpa --steps 8 --compile   (quiet machine; medians of 8 steps after 2 warm-up steps)"; python scripts/train_speed.py --arch dpa --steps 8 --compile; } | tee docs/train_speed.txt
+  python scripts/memory_24mp.py | tee docs/logs/memory_24mp.txt
+  python scripts/tile_context.py --count 6 | tee docs/logs/tile_context.txt
 fi
 python scripts/curves.py
 python scripts/readme_tables.py

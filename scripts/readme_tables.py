@@ -13,7 +13,7 @@ from pathlib import Path
 from deblurcli.evaluation import NO_HARM
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
+DOCS = ROOT / "docs" / "logs"  # what scripts/measure_all.sh writes
 
 
 def _load(name: str) -> dict | None:
@@ -109,7 +109,7 @@ def main() -> None:
             lines += ["```", p.read_text().strip(), "```", ""]
     target = ROOT / "docs" / "models.md"
     readme = target.read_text()
-    block = "<!-- TABLES: filled from docs/*.txt, produced by scripts/measure_all.sh -->\n" + "\n".join(lines) + "<!-- /TABLES -->"
+    block = "<!-- TABLES: filled from docs/logs/*, produced by scripts/measure_all.sh -->\n" + "\n".join(lines) + "<!-- /TABLES -->"
     readme = re.sub(r"<!-- TABLES:.*?(<!-- /TABLES -->|(?=\n## ))", lambda _: block, readme, count=1, flags=re.S)
     target.write_text(readme)
     print(f"tables updated in {target}")

@@ -172,3 +172,29 @@ def test_chart_never_replaces_an_existing_file(tmp_path: Path) -> None:
     assert r.exit_code == 1 and _digest(old) == d
     r = runner.invoke(app, route(["chart", str(old), "--size", "64x48", "--overwrite"]))
     assert r.exit_code == 0 and _digest(old) != d
+
+
+@pytest.mark.parametrize("used", ["kernel", "blind"])
+def test_a_kernel_is_written_only_when_the_photo_was_deconvolved_by_it(tmp_path: Path, used: str) -> None:
+    """An estimate that was rejected (the photo went to the blind net) is not written as if it had been used."""
+    from deblurcli.api import Restorer
+    from deblurcli.deconv.pipeline import KernelResult
+
+    k = np.eye(5, dtype=np.float32) / 5
+    r = Restorer.__new__(Restorer)
+
+    def restore_photo(photo, progress=None):  # type: ignore[no-untyped-def]
+        r.last = KernelResult(photo.rgb(), k, 0.3, used)
+        return photo.rgb()
+
+    r.restore_photo = restore_photo  # type: ignore[method-assign]
+    jobs = plan_jobs([str(_photo(tmp_path / "a.png"))], NamingOptions(), ("kernel",))
+    [res] = list(run_batch(jobs, r.batch_process(save_kernel=True), BatchOptions(extra=("kernel",))))
+    files = side_files(jobs[0].dest, ("kernel",))
+    assert res.status == "done"
+    if used == "kernel":
+        assert all(p.exists() for p in files.values())
+        np.testing.assert_allclose(np.load(files["kernel"]), k)
+    else:
+        assert not any(p.exists() for p in files.values())
+        assert any("no kernel trace written" in w for w in res.warnings)

@@ -61,7 +61,7 @@ class AttentionGenerator(nn.Module):
     multiple = 16
     cond = None
     receptive_px = 160
-    context_px = 32  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+    context_px = 32  # tile context: measured by scripts/tile_context.py (docs/logs/tile_context.txt)
     act_bytes_per_px = 260  # peak activation memory per tile pixel: scripts/tile_memory.py
 
     def __init__(self, cfg: AttGANConfig = AttGANConfig()) -> None:

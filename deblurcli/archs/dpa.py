@@ -218,7 +218,7 @@ class DistortionPriorDeblur(nn.Module):
             raise ValueError(f"unshuffle must be 1, 2 or 4, not {u}")
         self.multiple = 4 * u
         self.receptive_px = 96 * u
-        # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+        # tile context: measured by scripts/tile_context.py (docs/logs/tile_context.txt)
         self.context_px = {1: 80, 2: 128}.get(u, 96 * u)  # 2: measured with dpa-lite (10,000 steps)
         # peak activation memory per tile pixel, measured by scripts/tile_memory.py (4: scaled, unmeasured)
         self.act_bytes_per_px = {1: 560, 2: 160}.get(u, 60)

@@ -62,7 +62,7 @@ class LCNet(nn.Module):
     multiple = 8
     cond = None
     receptive_px = 128
-    context_px = 48  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+    context_px = 48  # tile context: measured by scripts/tile_context.py (docs/logs/tile_context.txt)
     act_bytes_per_px = 290  # peak activation memory per tile pixel: scripts/tile_memory.py
 
     def __init__(self, cfg: LCNetConfig = LCNetConfig()) -> None:

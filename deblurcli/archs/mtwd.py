@@ -79,7 +79,7 @@ class MTWDNet(nn.Module):
     multiple = 16
     cond = None
     receptive_px = 160
-    context_px = 112  # tile context: measured by scripts/tile_context.py (docs/tile_context.txt)
+    context_px = 112  # tile context: measured by scripts/tile_context.py (docs/logs/tile_context.txt)
     act_bytes_per_px = 510  # peak activation memory per tile pixel: scripts/tile_memory.py
 
     def __init__(self, cfg: MTWDConfig = MTWDConfig()) -> None:

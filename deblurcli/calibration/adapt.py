@@ -43,7 +43,7 @@ def jpeg_share(fmt: str) -> float:
 @dataclass(frozen=True)
 class AdaptConfig:
     # chart pairs: dpa-lite 24.82 dB at 200 steps, 24.98 at 600; dpa-compact 25.47 at 600, 25.55 at 1000,
-    # 25.53 at 1500 (docs/adapt_sweep.txt)
+    # 25.53 at 1500 (docs/logs/adapt_sweep.txt)
     steps: int = 1000
     batch: int = 4
     crop: int = 256  # px on the sensor (smaller sensors: the whole sensor)
@@ -54,7 +54,7 @@ class AdaptConfig:
     seed: int = 0
     # Sharp photos kept in memory as sources (8 bits), each at most ``photo_side`` px long. The defaults
     # of max_photos, real_share and loss each moved the adapted row by +0.01 to +0.04 dB alone
-    # (docs/adapt_sweep.txt).
+    # (docs/logs/adapt_sweep.txt).
     max_photos: int = 200
     photo_side: int = 1024
     # Share of the crops cut from the calibration pair itself (its real blur, at its place on the sensor)

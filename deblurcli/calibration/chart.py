@@ -6,7 +6,7 @@ leaves (occluding discs with power-law radii: edges at every scale and orientati
 the SIFT + ECC registration) and half white noise (equal energy at every spatial frequency, so every
 cell pins down the whole PSF). On the simulated camera modules its PSF widths are within 7% of the
 truth on average, against 14-16% from natural photos of the same size, whose worst cells are off by
-more than 100% (``python scripts/psf_field_error.py`` → ``docs/psf_field_error.txt``).
+more than 100% (``python scripts/psf_field_error.py`` → ``docs/logs/psf_field_error.txt``).
 Workflow: `deblur chart chart.png --size 4000x3000`, show it full screen or print it, photograph it
 filling the frame with the module, then `deblur calibrate chart.png photo.jpg`.
 """

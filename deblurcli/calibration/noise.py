@@ -6,7 +6,7 @@ absolute responses ignores the few edges left. Measured per channel in linear li
 exposure match, and turned into the ``noise`` setting of ``synth.degrade.sensor`` whose Poisson-Gaussian
 draws have this RMS on average over the shot's brightness. On the simulated modules (dpa-lite, chart
 pairs), adapting with the measured setting gave 24.82 dB, the same as with the modules' true setting
-(0.01) and above the old fixed 0.02 (24.74; ``docs/adapt_sweep.txt``).
+(0.01) and above the old fixed 0.02 (24.74; ``docs/logs/adapt_sweep.txt``).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class EstimateConfig:
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
     cut: float = 0.1  # kernel values below this share of its peak are set to 0
-    # Measured on training photos and on the foreign sets, and removed (docs/kernel_estimator_sweep.txt;
+    # Measured on training photos and on the foreign sets, and removed (docs/logs/kernel_estimator_sweep.txt;
     # the code is at commit cc4f1e1): a kernel step refined by projected gradient under k ≥ 0 and an L1
     # weight (k_iters, l1), estimation in linear light (linear), Xu & Jia's r-map edge selection
     # (edge_keep), and an L0 weight that shrinks for a wide kernel (lam_radius). None read the foreign

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-DEFAULT_SIGMA = 32.0  # what users get (engine.setup.make_runner, `--tone-guard`): the best mean foreign gain of σ 0, 8, 16, 32 (docs/tone_guard_sweep.txt)
+DEFAULT_SIGMA = 32.0  # what users get (engine.setup.make_runner, `--tone-guard`): the best mean foreign gain of σ 0, 8, 16, 32 (docs/logs/tone_guard_sweep.txt)
 
 
 def keep_tone(out: np.ndarray, inp: np.ndarray, sigma: float) -> np.ndarray:
