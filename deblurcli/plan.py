@@ -55,8 +55,13 @@ class Plan:
         why = self.conflict(path, what)
         if why is not None:
             raise UsageError(why, hint)
+        if path.is_dir():
+            raise UsageError(f"the {what} {path} is a folder: it needs a file name", hint)
         if not overwrite and path.exists():
             raise OutputExistsError(f"the {what} {path} exists", "pass --overwrite to replace it")
+        from .io.images import check_writable
+
+        check_writable(path.parent)
         return path
 
 

@@ -63,3 +63,14 @@ def test_with_json_a_failed_run_prints_one_json_object(tmp_path: Path, argv: lis
     assert r.exit_code in (1, 2)
     obj = json.loads(r.stdout)  # exactly one JSON document on stdout
     assert obj.get("status") == "error" or obj.get("failed") == 1
+
+
+@pytest.mark.parametrize("argv", [["bench", "--size", "64x64", "--runs", "1", "--json-file", "DIR"],
+                                  ["bench", "--quality", "--images", "MISSING", "--count", "1"],
+                                  ["demo", "-o", "FILE"]])
+def test_a_bad_path_is_one_line_before_any_work(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "FILE").write_text("x")
+    argv = [str(tmp_path / a) if a in ("DIR", "MISSING", "FILE") else a for a in argv]
+    r = runner.invoke(app, route(argv))
+    assert r.exit_code == 2 and r.output.count("error:") == 1 and "Traceback" not in r.output, r.output

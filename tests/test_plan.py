@@ -137,7 +137,8 @@ def test_a_photo_from_stdin_needs_somewhere_to_go(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("collision", ["prior is the sharp input", "prior is the blurred input", "preview is an input",
-                                       "preview is the prior", "prior exists", "preview exists", "preview not an image"])
+                                       "preview is the prior", "prior exists", "preview exists", "preview not an image",
+                                       "prior is a folder"])
 def test_calibrate_plans_its_files_before_reading_the_pair(tmp_path: Path, collision: str) -> None:
     sharp, blur = _photo(tmp_path / "sharp.png", 5), _photo(tmp_path / "photo.png", 6)
     (tmp_path / "old.prior").write_bytes(b"an older calibration")
@@ -155,14 +156,17 @@ def test_calibrate_plans_its_files_before_reading_the_pair(tmp_path: Path, colli
         out, flags = tmp_path / "old.prior", []
     elif collision == "preview exists":
         prev, flags = tmp_path / "prev.png", []
+    elif collision == "prior is a folder":
+        out = tmp_path / "priors"
+        out.mkdir()
     else:
         prev = tmp_path / "prev.prior"
-    before = {p: _digest(p) for p in tmp_path.iterdir()}
+    before = {p: _digest(p) for p in tmp_path.iterdir() if p.is_file()}
     args = ["calibrate", str(sharp), str(blur), "-o", str(out), *(["--preview", str(prev)] if prev else []), *flags]
     r = runner.invoke(app, route(args))
     assert r.exit_code in (1, 2), r.output
     assert r.output.count("error:") == 1
-    assert {p: _digest(p) for p in tmp_path.iterdir()} == before  # nothing written, nothing replaced
+    assert {p: _digest(p) for p in tmp_path.iterdir() if p.is_file()} == before  # nothing written, nothing replaced
 
 
 def test_chart_never_replaces_an_existing_file(tmp_path: Path) -> None:
@@ -198,3 +202,10 @@ def test_a_kernel_is_written_only_when_the_photo_was_deconvolved_by_it(tmp_path:
     else:
         assert not any(p.exists() for p in files.values())
         assert any("no kernel trace written" in w for w in res.warnings)
+
+
+def test_demo_into_a_file_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    f = tmp_path / "notes.txt"
+    f.write_text("mine")
+    r = runner.invoke(app, route(["demo", "-o", str(f)]))
+    assert r.exit_code == 2 and f.read_text() == "mine" and r.output.count("error:") == 1

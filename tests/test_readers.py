@@ -103,6 +103,17 @@ def prior_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_prior(tmp_path_factory.mktemp("prior") / "cam.prior", levels, psfs, entry, hparams_of(m), (64, 48), {"name": "cam"})
 
 
+def test_a_prior_is_written_into_a_folder_that_does_not_exist_yet(prior_file: Path, tmp_path: Path) -> None:
+    from deblurcli.calibration.prior_file import read_prior, save_prior
+    from deblurcli.hub.registry import WeightsEntry
+
+    p = read_prior(prior_file)
+    dest = tmp_path / "new" / "sub" / "cam.prior"
+    save_prior(dest, list(p.levels), p.psfs, WeightsEntry("tiny", "dpa", "motion", "0" * 64, 0, "test"),
+               json.loads(p.meta["hparams"]), p.sensor, {"name": "cam"})
+    assert read_prior(dest).psfs.shape == p.psfs.shape
+
+
 def _tampered(src: Path, dest: Path, kind: str, keep_hash: bool) -> Path:
     from safetensors import safe_open
 

@@ -138,6 +138,7 @@ def save_prior(path: Path, levels: list[torch.Tensor], psfs: np.ndarray, entry: 
     }
     meta |= {k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()}
     meta["tensors_sha256"] = tensors_sha256(tensors)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         save_file(tensors, str(tmp), metadata=meta)

@@ -38,6 +38,10 @@ def bench(
     """Time the models on this machine (median of --runs after --warmup, synchronised), or measure
     their quality (--quality, --calibration, --defocus). The README's tables come from this command."""
     setup_logging(debug)
+    if json_file is not None:  # a report, replaced if it exists; never a folder, checked before the work
+        from ..plan import Plan
+
+        Plan().claim(json_file, "JSON report", overwrite=True, hint="name a .json file")
     if quality or calibration or defocus:
         from .bench_quality import run_quality
 

@@ -20,6 +20,8 @@ def _images(folder: Path | None, val: bool, count: int, size: int = 256) -> list
     if val:
         imgs = load_images(data_root(), (VAL_DIR,))
     elif folder is not None:
+        if not folder.is_dir():
+            raise UsageError(f"--images {folder}: no such folder", "give a folder of sharp photos")
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff"))
         if not files:
             raise UsageError(f"{folder}: no images")

@@ -74,7 +74,12 @@ def calibrate(
         extra["adapt"] = acfg.describe() | {"photos": len(photos), "folder": adapt_images.name}
     if preview is not None:  # first: the prior file, written last, means the calibration is complete
         write_photo(Photo(render(s.rgb(), cal.psfs).astype("float32") / 255), preview, overwrite=overwrite)
-    save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted, overwrite)
+    try:
+        save_prior(output, levels, psfs, entry, hparams_of(net), sensor, extra, adapted, overwrite)
+    except BaseException:
+        if preview is not None:  # written only with its prior
+            preview.unlink(missing_ok=True)
+        raise
     if as_json:
         out.print_json(json.dumps(cal.summary | {"prior": str(output)}))
         return

@@ -9,7 +9,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ..errors import OutputExistsError
+from ..errors import OutputExistsError, UsageError
+from ..plan import Plan
 from ..io.images import Photo, write_photo
 from .common import Debug, Model, console, guarded, setup_logging
 from .photos import make_runner
@@ -34,9 +35,14 @@ def demo(
     from ..synth.degrade import degrade
     from ..synth.scenes import scene
 
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"-o {output} is a file: the demo writes four images into a folder", "give a folder name")
     names = {k: output / f"{k}.png" for k in ("sharp", "blurred", "restored", "compare")}
     if not overwrite and any(p.exists() for p in names.values()):
         raise OutputExistsError(f"{output} already holds demo images", "pass --overwrite to replace them")
+    plan = Plan()
+    for k, p in names.items():
+        plan.claim(p, f"demo {k} image", overwrite)
     sharp = scene(seed)
     rng = np.random.default_rng(seed)
     d = degrade(sharp, rng, "motion")
