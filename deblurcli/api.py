@@ -171,18 +171,18 @@ class Restorer:
 
         def process(job: Any, photo: Photo, on_tiles: Progress) -> Restored:
             rgb = self.restore_photo(photo, on_tiles)
+            d = getattr(self, "diagnosis", None)  # --method auto: what it found and where it sent the photo
+            info: dict[str, object] = {} if d is None else {**d.as_dict(), "line": d.line()}
             last = getattr(self, "last", None)  # --method kernel: what was estimated (a fallback warns itself)
-            if last is None:
-                return Restored(rgb)
-            if last.used != "kernel" or last.kernel is None:
-                if save_kernel:
+            if last is None or last.used != "kernel" or last.kernel is None:
+                if save_kernel and (last is not None or d is not None):
                     photo.warnings.append("no kernel trace written: no kernel was used for this photo")
-                return Restored(rgb)
+                return Restored(rgb, info=info)
             from .deconv.psf import write_kernel_npy, write_trace
 
             k = last.kernel
             return Restored(rgb, {"kernel trace": lambda p, o: write_trace(k, p, o),
-                                  "kernel": lambda p, o: write_kernel_npy(k, p, o)})
+                                  "kernel": lambda p, o: write_kernel_npy(k, p, o)}, info)
 
         return process
 
@@ -215,7 +215,48 @@ class KernelRestorer(Restorer):
         return self.last.rgb
 
 
-METHODS = ("blind", "kernel", "dpa", "psf")
+class AutoRestorer(Restorer):
+    """`method="auto"`: each photo diagnosed (``route.diagnose``, from its shake-kernel estimate and its
+    defocus map) and sent where it is best restored: left as it is (sharp), the kernel path (one shake),
+    SVBR-Net with the estimated map (defocus), or the blind net (varying or unknown blur). ``diagnosis``
+    holds the latest photo's verdict, ``last`` its ``KernelResult`` when it took the kernel path. A
+    diagnosis that cannot be made never fails the photo: it goes to the blind net, with a warning."""
+
+    def __init__(self, runner: "Runner", entry: Any, deconvolver: Any, defocuser: "Defocuser", est_cfg: Any,
+                 route_cfg: Any = None) -> None:
+        from .route import RouteConfig
+
+        super().__init__(runner, entry, method="auto")
+        self.deconvolver, self.defocuser, self.est_cfg = deconvolver, defocuser, est_cfg
+        self.route_cfg = route_cfg or RouteConfig()
+        self.last: Any = None
+        self.diagnosis: Any = None
+
+    def restore_photo(self, photo: Photo, progress: Progress | None = None) -> np.ndarray:
+        from .deconv.estimate import estimate
+        from .route import Diagnosis, diagnose, features
+
+        rgb = photo.rgb()
+        self.last = None
+        try:
+            radius = self.defocuser.estimate(rgb)
+            est = estimate(rgb, self.est_cfg)
+            self.diagnosis = diagnose(features(est, radius), self.route_cfg)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError) as e:  # the estimators' numerical faults
+            self.diagnosis = Diagnosis("other", 0.0, f"no diagnosis ({type(e).__name__}: {e})")
+            photo.warnings.append(f"the blur could not be diagnosed ({e}): used the blind network")
+        route = self.diagnosis.route
+        if route == "none":
+            return rgb.copy()
+        if route == "kernel":
+            self.last = self.deconvolver.restore(rgb, None, progress, photo.warnings, estimated=est)
+            return self.last.rgb
+        if route == "defocus":
+            return self.defocuser.restore_photo(photo, radius, progress)
+        return self.runner.restore(rgb, None, progress=progress)
+
+
+METHODS = ("auto", "blind", "kernel", "dpa", "psf")
 
 
 def resolve_method(method: str | None, prior: Any = None, kernel: Any = None) -> str:
@@ -229,13 +270,14 @@ def resolve_method(method: str | None, prior: Any = None, kernel: Any = None) ->
         raise UsageError("--method psf needs --prior (the PSF field comes from the calibration)")
     if kernel is not None and method != "kernel":
         raise UsageError(f"--kernel is for --method kernel, not {method}")
-    if method == "kernel" and prior is not None:
-        raise UsageError("--method kernel does not take --prior yet", "use --method dpa or psf with --prior")
+    if method in ("kernel", "auto") and prior is not None:
+        raise UsageError(f"--method {method} does not take --prior", "use --method dpa or psf with --prior")
     return method
 
 
 def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any, noise: float | None,
-                     kernel_size: int, runner_args: dict[str, Any], blind_model: str | None) -> KernelRestorer:
+                     kernel_size: int, runner_args: dict[str, Any], blind_model: str | None,
+                     blind: Callable[[np.ndarray, Any], np.ndarray] | None = None) -> KernelRestorer:
     from .deconv.estimate import EstimateConfig
     from .deconv.pipeline import KernelDeconvolver
     from .deconv.psf import check_kernel, read_kernel
@@ -253,8 +295,7 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
         side = net.cfg.canvas
         k = read_kernel(Path(kernel), max_side=side) if isinstance(kernel, (str, Path)) else check_kernel(kernel, max_side=side)
     runner = make_runner(net, **runner_args)
-    blind = None
-    if k is None:  # a blind fallback for photos whose kernel cannot be estimated
+    if k is None and blind is None:  # a blind fallback for photos whose kernel cannot be estimated
         bnet, _ = load_model(blind_model, "deblur")
         brun = make_runner(bnet, **runner_args)
         blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
@@ -273,17 +314,26 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
     by ``kernel``, a .npy/PNG path or a 2-D array): the camera-shake kernel estimated from each photo (up
     to ``kernel_size`` px) or the one given, deconvolved by the non-blind net (``model``: default
     ``hqs`` for an estimated kernel, ``hqs-large`` for a given one), with ``noise`` σ (default: measured
-    per photo); photos whose kernel cannot be estimated go to ``blind_model``. ``tone_guard``: σ px below which the photo's own brightness and colour are kept
+    per photo); photos whose kernel cannot be estimated go to ``blind_model``. ``method="auto"``: each
+    photo diagnosed and routed (``AutoRestorer``; ``model`` is then its blind net). ``tone_guard``: σ px below which the photo's own brightness and colour are kept
     (``engine.tone``; default on, 0: off)."""
     from .engine.setup import make_runner
     from .engine.tone import DEFAULT_SIGMA
     from .models.loader import load_model
 
     method = resolve_method(method, prior, kernel)
-    if method == "kernel":
+    if method in ("kernel", "auto"):
         args = dict(device=device, precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph,
                     notes=notes, tone_sigma=DEFAULT_SIGMA if tone_guard is None else tone_guard)
-        return _kernel_restorer(model, weights, kernel, noise, kernel_size, args, blind_model)
+        if method == "kernel":
+            return _kernel_restorer(model, weights, kernel, noise, kernel_size, args, blind_model)
+        # auto: ``model``/``weights`` choose the blind net; the kernel path and SVBR-Net take their defaults
+        blind_net, blind_entry = load_model(model, "deblur", Path(weights) if weights else None)
+        brun = make_runner(blind_net, **args)
+        k = _kernel_restorer(None, None, None, noise, kernel_size, args, None, lambda rgb, p: brun.restore(rgb, None, progress=p))
+        d = load_defocus(device=device, precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph,
+                         notes=notes, tone_guard=tone_guard)
+        return AutoRestorer(brun, blind_entry, k.deconvolver, d, k.deconvolver.est_cfg)
     if method == "blind":
         method = "dpa"
     field = None
@@ -310,8 +360,8 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
 def restore(image: ImageLike, *, model: str | None = None, strength: float = 1.0, device: str = "auto",
             prior: str | Path | None = None, method: str | None = None, kernel: Any = None) -> Any:
     """Deblur one image (a path, PIL image or numpy array); the result comes back in the same kind.
-    ``method``: blind (default), kernel (estimate the shake kernel, or use ``kernel``), or with a
-    ``prior`` dpa / psf. For many images, ``load`` once and call ``Restorer.restore``."""
+    ``method``: blind (default), auto (diagnose the blur and route the photo), kernel (estimate the
+    shake kernel, or use ``kernel``), or with a ``prior`` dpa / psf. For many images, ``load`` once and call ``Restorer.restore``."""
     return load(model, prior=prior, method=method, device=device, kernel=kernel).restore(image, strength=strength)
 
 

@@ -49,6 +49,7 @@ class FileResult:
     megapixels: float = 0.0
     warnings: list[str] = field(default_factory=list)
     size: tuple[int, int] | None = None  # (width, height) of the upright photo
+    info: dict[str, object] = field(default_factory=dict)  # what the process says it did (--method auto: its route)
 
 
 def _files_in(folder: Path, recursive: bool) -> list[Path]:
@@ -204,6 +205,7 @@ class Restored:
 
     rgb: np.ndarray
     sides: dict[str, Writer] = field(default_factory=dict)
+    info: dict[str, object] = field(default_factory=dict)  # reported per file (progress line, --json)
 
 
 Process = Callable[[Job, Photo, Callable[[int, int], None]], "np.ndarray | Restored"]
@@ -393,6 +395,7 @@ def _restore(job: Job, photo: Photo, process: Process, opts: BatchOptions,
     restored = process(job, photo, on_tiles or (lambda d, n: None))
     if not isinstance(restored, Restored):
         restored = Restored(restored)
+    res.info = dict(restored.info)
     out = photo.with_pixels(blend(photo, restored.rgb, opts.strength))
     if opts.strip_metadata:
         out.exif, out.xmp = None, None  # the ICC profile stays: it is the colours' meaning

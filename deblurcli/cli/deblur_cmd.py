@@ -31,7 +31,7 @@ def deblur(
     model: Model = None,
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate`; its model is used unless --model says otherwise.", rich_help_panel=CAL_PANEL)] = None,
-    method: Annotated[str | None, typer.Option(help="blind (the default), kernel (estimate the shake kernel, then the non-blind net; see --kernel), or with --prior: dpa (the default there) or psf.", show_default=False, rich_help_panel=MODEL_PANEL)] = None,
+    method: Annotated[str | None, typer.Option(help="blind (the default), auto (diagnose each photo's blur and route it: left as it is if sharp, the kernel path for one shake, SVBR-Net for defocus, else blind), kernel (estimate the shake kernel, then the non-blind net; see --kernel), or with --prior: dpa (the default there) or psf.", show_default=False, rich_help_panel=MODEL_PANEL)] = None,
     kernel: Annotated[Path | None, typer.Option(help="Deblur with this kernel (.npy or grey PNG, in the photo's upright orientation): implies --method kernel, with the non-blind net for given kernels (hqs-large; --model chooses another).", rich_help_panel=KERNEL_PANEL)] = None,
     kernel_size: Annotated[int, typer.Option(help="--method kernel: the largest kernel side looked for, 7-75 px.", rich_help_panel=KERNEL_PANEL)] = 75,
     noise: Annotated[float | None, typer.Option(help="--method kernel: the photo's noise σ (0-0.5; 0.01 = 2.55/255). Default: measured per photo.", show_default=False, rich_help_panel=KERNEL_PANEL)] = None,
@@ -79,8 +79,8 @@ def deblur(
     setup_logging(debug)
     from ..api import resolve_method
 
-    if resolve_method(method, prior, kernel) != "kernel" and save_kernel:  # checked before any decode
-        raise UsageError("--save-kernel needs --method kernel")
+    if resolve_method(method, prior, kernel) not in ("kernel", "auto") and save_kernel:  # checked before any decode
+        raise UsageError("--save-kernel needs --method kernel or auto")
     check_batch_options(overwrite, skip_existing, format, suffix)
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata,
                         ("kernel",) if save_kernel else ())

@@ -85,6 +85,9 @@ def show_results(results_of: Callable[[Hook, Hook], Iterable[FileResult]], total
                               soft_wrap=True)
             if res.status == "failed" and not lines:
                 progress.console.print(f"[red]failed[/] {escape(f'{res.src}: {res.reason}')}")
+            said = res.info.get("line")
+            if said and not quiet:  # --method auto: what it found and what it did
+                progress.console.print(f"[cyan]route[/] {escape(f'{_name(res.src)}: {said}')}")
             for w in res.warnings:
                 progress.console.print(f"[yellow]warning[/] {escape(f'{_name(res.src)}: {w}')}")
     summarise(results, time.perf_counter() - t0, quiet, as_json, made_by)
@@ -108,7 +111,8 @@ def summarise(results: list[FileResult], seconds: float, quiet: bool, as_json: b
         "megapixels_per_second": round(mp / seconds, 3) if seconds > 0 else 0.0,
         "files": [{"input": str(r.src), "output": str(r.dest) if r.dest else None, "status": r.status,
                    "reason": r.reason, "seconds": round(r.seconds, 3), "warnings": r.warnings,
-                   "size": list(r.size) if r.size else None, "megapixels": round(r.megapixels, 3)} for r in results],
+                   "size": list(r.size) if r.size else None, "megapixels": round(r.megapixels, 3),
+                   **{k: v for k, v in r.info.items() if k != "line"}} for r in results],
     }
     if as_json:
         out.print_json(json.dumps(summary))

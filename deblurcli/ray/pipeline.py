@@ -84,7 +84,7 @@ def _row(res: FileResult, info: dict[str, Any]) -> dict[str, Any]:
     w, h = res.size or (-1, -1)
     return {"src": str(res.src), "dest": str(res.dest), "status": res.status, "reason": res.reason,
             "seconds": res.seconds, "megapixels": res.megapixels, "warnings": json.dumps(res.warnings),
-            "width": w, "height": h, "pid": os.getpid(), "info": json.dumps(info)}
+            "width": w, "height": h, "pid": os.getpid(), "info": json.dumps(info), "said": json.dumps(res.info)}
 
 
 def _result(row: dict[str, Any]) -> FileResult:
@@ -92,7 +92,7 @@ def _result(row: dict[str, Any]) -> FileResult:
     src, dest = str(row["src"]), str(row["dest"])
     return FileResult(src if is_uri(src) else Path(src), dest if is_uri(dest) else Path(dest), row["status"],
                       str(row["reason"]), float(row["seconds"]), float(row["megapixels"]), json.loads(row["warnings"]),
-                      None if w < 0 else (w, h))
+                      None if w < 0 else (w, h), json.loads(row.get("said") or "{}"))
 
 
 class Ledger:
