@@ -295,11 +295,18 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
         side = net.cfg.canvas
         k = read_kernel(Path(kernel), max_side=side) if isinstance(kernel, (str, Path)) else check_kernel(kernel, max_side=side)
     runner = make_runner(net, **runner_args)
-    if k is None and blind is None:  # a blind fallback for photos whose kernel cannot be estimated
-        bnet, _ = load_model(blind_model, "deblur")
-        brun = make_runner(bnet, **runner_args)
-        blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
-    return KernelRestorer(runner, entry, KernelDeconvolver(runner, blind, EstimateConfig(kernel_size=kernel_size | 1), noise), k)
+    sharpness = None
+    if k is None:  # estimated kernels: a blind fallback for photos whose kernel cannot be estimated
+        if blind is None:
+            bnet, _ = load_model(blind_model, "deblur")
+            brun = make_runner(bnet, **runner_args)
+            blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
+        from .defocusing.estimate import estimate_radius_learned, load_learned_estimator
+
+        est_net = load_learned_estimator().to(runner.device)  # and the defocus map, to tell a sharp photo
+        sharpness = lambda rgb: float(np.median(estimate_radius_learned(rgb, est_net)))  # noqa: E731
+    return KernelRestorer(runner, entry, KernelDeconvolver(runner, blind, EstimateConfig(kernel_size=kernel_size | 1), noise,
+                                                           sharpness), k)
 
 
 def load(model: str | None = None, *, weights: str | Path | None = None, prior: str | Path | None = None,

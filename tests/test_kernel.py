@@ -385,3 +385,26 @@ def test_a_kernel_on_a_large_empty_canvas_is_trimmed_without_a_shift_and_a_too_l
     r = runner.invoke(app, route([str(photo), str(tmp_path / "p.png"), "--kernel", str(tmp_path / "big.npy")]))
     text = " ".join(line.strip() for line in r.output.splitlines())
     assert r.exit_code == 1 and text.count("error:") == 1 and "largest the network takes is 75" in text
+
+
+@pytest.mark.parametrize("map_px,used", [(0.5, "blind"), (2.0, "kernel")])
+def test_an_unsure_kernel_is_not_used_on_a_photo_the_defocus_map_calls_sharp(map_px: float, used: str) -> None:
+    """An already-sharp photo passed as a shake at confidence 0.715 and was wrecked (39.9 → 23.6 dB). A
+    kernel under 0.8 on a photo whose defocus map says sharp now goes to the blind net, with a warning."""
+    from deblurcli.deconv.estimate import KernelEstimate
+    from deblurcli.deconv.pipeline import KernelDeconvolver
+    from deblurcli.engine.runner import RunConfig
+    from deblurcli.engine.unrolled import UnrolledRunner
+    from deblurcli.models.loader import load_model
+
+    net, _ = load_model("hqs", "deconv")
+    blind_calls: list[int] = []
+    dec = KernelDeconvolver(UnrolledRunner(net, RunConfig(device="cpu", precision="fp32", tile=512, tone_sigma=0)),
+                            lambda rgb, p: blind_calls.append(1) or rgb, sharpness=lambda rgb: map_px)
+    photo = convolve(_scene(4, 96), _shake(5))
+    est = KernelEstimate(_shake(5), 0.75, 1.0)
+    assert est.ok
+    notes: list[str] = []
+    r = dec.restore(photo, None, None, notes, estimated=est)
+    assert r.used == used and bool(blind_calls) == (used == "blind")
+    assert any("looks sharp" in n for n in notes) == (used == "blind")
