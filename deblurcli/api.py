@@ -445,5 +445,5 @@ def calibrate(sharp: ImageLike, blurred: ImageLike, output: str | Path, *, model
     net, entry = load_model(model, "calibrate")
     cal = run(net, s.rgb(), b.rgb(), psf_grid)
     levels, psfs, sensor = in_sensor_frame(cal.levels, cal.psfs, s.orientation, s.pixels.shape[:2])
-    save_prior(out, levels, psfs, entry, hparams_of(net), sensor, {"name": out.stem, "alignment": cal.summary}, None, overwrite)
+    save_prior(out, levels, psfs, entry, hparams_of(net), sensor, {"name": out.stem, "alignment": cal.summary, "blur_space": cal.space}, None, overwrite)
     return dict(cal.summary)

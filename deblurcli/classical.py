@@ -51,14 +51,18 @@ def unsharp(img: np.ndarray, sigma: float = 2.0, amount: float = 1.0) -> np.ndar
     return np.clip(img + amount * (img - blurred), 0, 1).astype(np.float32)
 
 
-def field_deconvolve(img: np.ndarray, psfs: np.ndarray, nsr: float = 3e-3, ref: np.ndarray | None = None) -> np.ndarray:
+def field_deconvolve(img: np.ndarray, psfs: np.ndarray, nsr: float = 3e-3, ref: np.ndarray | None = None,
+                     linear: bool = True) -> np.ndarray:
     """Deconvolve with a (gh, gw, k, k) PSF field: each cell's Wiener result, blended bilinearly. With
     ``ref`` (an estimate of the sharp image, gamma, same shape): each cell's result is the image closest
-    to ``ref`` that the cell's PSF turns into ``img`` (``wiener_linear``), a data-consistency step."""
-    lin = to_linear(img)
-    rlin = None if ref is None else to_linear(ref)
+    to ``ref`` that the cell's PSF turns into ``img`` (``wiener_linear``), a data-consistency step.
+    ``linear``: the blur acts on linear light (a lens); False: on the sRGB values themselves."""
+    to_lin = to_linear if linear else (lambda a: a)  # noqa: E731
+    lin = to_lin(img)
+    rlin = None if ref is None else to_lin(ref)
     out = np.zeros_like(lin)
     for i, j, (y0, y1, x0, x1), wt in field_cells(img.shape[0], img.shape[1], psfs.shape[0], psfs.shape[1], 2 * psfs.shape[2]):
         r = None if rlin is None else rlin[y0:y1, x0:x1]
         out[y0:y1, x0:x1] += wiener_linear(lin[y0:y1, x0:x1], psfs[i, j], nsr, r) * wt[..., None]
-    return np.clip(to_gamma(np.clip(out, 0, 1)), 0, 1)
+    out = np.clip(out, 0, 1)
+    return np.clip(to_gamma(out), 0, 1) if linear else out

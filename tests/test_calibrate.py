@@ -230,3 +230,38 @@ def test_deblur_with_prior_uses_the_model_it_was_made_with(tiny_registry: Path, 
     assert (tmp_path / "blur_deblurred.png").is_file()
     r3 = CliRunner().invoke(app, route([str(tmp_path / "blur.png"), "--prior", cam, "--model", "tiny-dpa", "--overwrite"]))
     assert r3.exit_code == 1 and "tiny-dpa-b" in r3.output
+
+
+@pytest.mark.parametrize("space", ["linear", "srgb"])
+def test_calibration_reads_the_space_the_pair_was_blurred_in(pair: tuple[np.ndarray, np.ndarray], space: str) -> None:
+    """A lens blurs linear light; much processed data is blurred on the sRGB values. The pair says which:
+    the field fitted in each space on half of every cell predicts the other half better in the right one."""
+    from deblurcli.calibration.psf import blur_space, estimate_field
+
+    sharp, _ = pair
+    blur = to_gamma(lens_blur(to_linear(sharp), FIELD)) if space == "linear" else np.clip(lens_blur(sharp, FIELD), 0, 1)
+    found, err = blur_space(sharp, blur)
+    assert found == space and err[space] < 0.7 * err["linear" if space == "srgb" else "srgb"], err
+    psfs = estimate_field(sharp, blur, space=space)  # fitted in its own space, the field reads the lens
+    assert float(np.abs(psfs.sum((2, 3)) - 1).max()) < 1e-4
+
+
+def test_a_prior_keeps_its_space_and_an_older_one_is_linear(pair: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    from deblurcli.classical import field_deconvolve
+
+    m = perturb(build("dpa", TINY["dpa"]))
+    levels = [torch.zeros(1, 2, 4, 4) for _ in range(3)]
+    psfs = np.zeros((2, 2, 5, 5), np.float32)
+    psfs[:, :, 2, 1:4] = 1 / 3
+    old = save_prior(tmp_path / "old.prior", levels, psfs, _entry(), hparams_of(m), (64, 48), {"name": "old"})
+    new = save_prior(tmp_path / "new.prior", levels, psfs, _entry(), hparams_of(m), (64, 48), {"name": "new", "blur_space": "srgb"})
+    assert read_prior(old).space == "linear" and read_prior(new).space == "srgb"
+    bad = save_prior(tmp_path / "bad.prior", levels, psfs, _entry(), hparams_of(m), (64, 48), {"name": "bad", "blur_space": "log"})
+    with pytest.raises(PriorError, match="blur space"):
+        read_prior(bad)
+    # deconvolving in the space the blur was made in undoes it better
+    sharp = pair[0][:96, :128]
+    blurred = np.clip(lens_blur(sharp, LensField(base=1.2, growth=0.0, anisotropy=1.0, twist=0.0, grid=2)), 0, 1)
+    field = np.stack([np.stack([LensField(base=1.2, growth=0.0, anisotropy=1.0, twist=0.0, grid=2).psf(0.0, 0.0)] * 2)] * 2)
+    err = {lin: float(np.abs(field_deconvolve(blurred, field, 1e-3, linear=lin) - sharp)[16:-16, 16:-16].mean()) for lin in (True, False)}
+    assert err[False] < err[True]

@@ -69,6 +69,9 @@ class AdaptConfig:
     # Decay of an exponential moving average of the adapted weights, kept in float32 and returned instead
     # of the last step's weights; 0: the last step's weights.
     ema: float = 0.0
+    # Where the calibrated blur acts (``psf.SPACES``): the synthetic inputs are blurred there, as the
+    # pair was (`deblur calibrate` reads it off the pair).
+    space: str = "linear"
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
@@ -127,7 +130,7 @@ class PairMaker:
         at, src, real_blur = self._draw(rng)
         if real_blur is not None:
             return real_blur, src, at
-        blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), at, self.margin)
+        blurred = blur_window(src, self.psfs, self.g, (self.h, self.w), at, self.margin, self.cfg.space == "linear")
         return sensor(blurred, rng, noise=self.cfg.noise, jpeg_p=self.cfg.jpeg), self._core(src), at
 
     def batch_on(self, device: torch.device, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
@@ -191,12 +194,15 @@ class PairMaker:
 
 
 def blur_window(src: np.ndarray, psfs: list[np.ndarray], g: int, sensor_hw: tuple[int, int], at: tuple[int, int],
-                margin: int) -> np.ndarray:
+                margin: int, linear: bool = True) -> np.ndarray:
     """Blur ``src`` as if it lay on the sensor with its top-left ``margin`` px above and left of ``at``
-    (y, x), with the PSFs of those places; return the (gamma) blurred core without the margin."""
+    (y, x), with the PSFs of those places (on linear light, or on the sRGB values with ``linear``
+    False); return the (gamma) blurred core without the margin."""
     (h, w), (y0, x0), m = sensor_hw, at, margin
     ch, cw = src.shape[0] - 2 * m, src.shape[1] - 2 * m
     wts = blend_weights(h, w, g, g, (y0 - m, y0 + ch + m, x0 - m, x0 + cw + m))
+    if not linear:
+        return np.clip(field_blur(src, psfs, g, g, wts)[m : m + ch, m : m + cw], 0, 1)
     return to_gamma(field_blur(to_linear(src), psfs, g, g, wts)[m : m + ch, m : m + cw])
 
 

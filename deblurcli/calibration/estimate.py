@@ -14,7 +14,7 @@ from ..archs.dpa import grid_sums
 from ..engine.tiling import plan
 from .align import Alignment, align
 from .noise import noise_rms
-from .psf import estimate_field, psf_stats
+from .psf import blur_space, estimate_field, psf_stats
 
 
 @torch.inference_mode()
@@ -57,13 +57,15 @@ class Calibration:
     summary: dict[str, float]
     noise: tuple[float, float]  # the blurred shot's noise RMS and mean level (linear, sharp's exposure)
     aligned: np.ndarray  # the blurred shot registered onto the sharp one, exposure matched
+    space: str = "linear"  # where the pair's blur acts (``psf.SPACES``): the PSF field is in it
 
 
 def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: int = 6, psf_size: int = 25) -> Calibration:
     aligned, al = align(sharp, blur)
     noise = noise_rms(blur, al.gain)
     levels = estimate_prior(model, sharp, aligned)
-    psfs = estimate_field(sharp, aligned, psf_grid, psf_size)
+    space, residual = blur_space(sharp, aligned, psf_grid, psf_size)
+    psfs = estimate_field(sharp, aligned, psf_grid, psf_size, space=space)
     stats = [[psf_stats(psfs[i, j]) for j in range(psf_grid)] for i in range(psf_grid)]
     c = psf_grid // 2
     centre = np.mean([stats[i][j].width for i in (c - 1, c) for j in (c - 1, c)]) if psf_grid > 1 else stats[0][0].width
@@ -76,5 +78,8 @@ def calibrate(model: nn.Module, sharp: np.ndarray, blur: np.ndarray, psf_grid: i
         "psf_width_corners_px": round(float(corners), 3),
         "anisotropy_corners": round(float(np.mean([stats[i][j].anisotropy for i in (0, psf_grid - 1) for j in (0, psf_grid - 1)])), 3),
         "noise_rms_linear": round(noise[0], 5),
+        "blur_space": space,
+        "held_out_residual_linear": round(residual["linear"], 5),
+        "held_out_residual_srgb": round(residual["srgb"], 5),
     }
-    return Calibration(levels, psfs, al, summary, noise, aligned)
+    return Calibration(levels, psfs, al, summary, noise, aligned, space)

@@ -40,6 +40,11 @@ class CameraPrior:
     adapted: dict[str, torch.Tensor] | None = None  # DPA weights fine-tuned to this module (sensor frame)
 
     @property
+    def space(self) -> str:
+        """Where the calibrated blur acts (``psf.SPACES``); a prior made before it was read is linear."""
+        return self.meta.get("blur_space", "linear")
+
+    @property
     def sensor(self) -> tuple[int, int]:
         w, h = json.loads(self.meta["sensor_size"])
         return int(w), int(h)
@@ -72,8 +77,9 @@ class CameraPrior:
         from ..classical import PSF_STEP_NSR, field_deconvolve
 
         self.check_aspect(photo, allow_aspect_mismatch)
+        linear = self.space == "linear"
         if method == "psf":
-            return field_deconvolve(photo.rgb(), self.psf_field_for(photo))
+            return field_deconvolve(photo.rgb(), self.psf_field_for(photo), linear=linear)
         if self.adapted is None:
             out = runner.restore(photo.rgb(), self._oriented(photo), progress=progress)  # aspect checked above
         else:
@@ -83,7 +89,7 @@ class CameraPrior:
             out = orient(runner.restore(unorient(photo.rgb(), o), PriorField(self.levels), progress=progress), o)
         if not (self.adapted is None if psf_step is None else psf_step):
             return out
-        return field_deconvolve(photo.rgb(), self.psf_field_for(photo), PSF_STEP_NSR, ref=out)
+        return field_deconvolve(photo.rgb(), self.psf_field_for(photo), PSF_STEP_NSR, ref=out, linear=linear)
 
     def psf_field_for(self, photo: Photo) -> np.ndarray:
         """The PSF field in the upright photo's frame and pixel scale: the grid and every kernel are
@@ -202,6 +208,11 @@ def check_prior_values(path: Path, meta: dict[str, str], tensors: dict[str, torc
     sums = psf.double().sum((2, 3))
     if bool((psf < 0).any()) or float((sums - 1).abs().max()) > 1e-3:
         raise PriorError(f"{path}: corrupt (a PSF of its field is negative or does not sum to 1)", redo)
+    from .psf import SPACES
+
+    if meta.get("blur_space", "linear") not in SPACES:
+        raise PriorError(f"{path}: blur space {meta.get('blur_space')!r} is not one of {', '.join(SPACES)}",
+                         "re-run `deblur calibrate` with this version")
     try:
         w, h = json.loads(meta["sensor_size"])
         if int(w) <= 0 or int(h) <= 0:

@@ -54,7 +54,8 @@ def calibrate(
     with console.status("aligning the pair and estimating the prior …"):
         cal = run(net, s.rgb(), b.rgb(), psf_grid)
     levels, psfs, sensor = in_sensor_frame(cal.levels, cal.psfs, s.orientation, s.pixels.shape[:2])
-    extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name}
+    extra = {"name": name or output.stem, "alignment": cal.summary, "sharp": sharp.name, "blur": blur.name,
+             "blur_space": cal.space}
     adapted = None
     if adapt_images is not None:
         from ..calibration.adapt import AdaptConfig, adapt, jpeg_share, load_photos
@@ -62,7 +63,7 @@ def calibrate(
         from ..io.images import unorient
         from .photos import progress_bar
 
-        acfg = AdaptConfig(steps=adapt_steps, jpeg=jpeg_share(b.format)).with_measured_noise(*cal.noise)
+        acfg = AdaptConfig(steps=adapt_steps, jpeg=jpeg_share(b.format), space=cal.space).with_measured_noise(*cal.noise)
         photos, skipped = load_photos(adapt_images, acfg)
         for msg in skipped:
             console.print(f"[yellow]skipped[/] {msg}")
@@ -89,7 +90,8 @@ def calibrate(
     labels = {"alignment_residual_px": "alignment residual (px RMS)", "alignment_inliers": "matched features",
               "photometric_rmse": "exposure match RMSE (linear)", "psf_width_centre_px": "PSF width, centre (px)",
               "psf_width_corners_px": "PSF width, corners (px)", "anisotropy_corners": "PSF anisotropy, corners",
-              "noise_rms_linear": "noise RMS (linear, blurred shot)"}
+              "noise_rms_linear": "noise RMS (linear, blurred shot)", "blur_space": "the blur acts on",
+              "held_out_residual_linear": "held-out residual, blur on linear light", "held_out_residual_srgb": "held-out residual, blur on sRGB values"}
     for k, v in cal.summary.items():
         t.add_row(labels.get(k, k), str(v))
     console.print(t)
