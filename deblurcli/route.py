@@ -4,15 +4,15 @@ The diagnosis reads two estimates the routes need anyway: the camera-shake kerne
 its two regions' agreement and its width) and the defocus blur map (the learned estimator's radii).
 Verdicts and routes:
 
-    shake    one confident kernel for the photo          → the kernel path (``deconv.pipeline``)
+    shake    one confident kernel for the photo, not disk-like → the kernel path (``deconv.pipeline``)
     sharp    no defocus in the map, and no kernel sure enough to outweigh it → the photo as it is
-    defocus  no kernel at all, but defocus in the map       → SVBR-Net with the estimated map
+    defocus  a disk-like kernel, or none at all, and defocus in the map → SVBR-Net with the estimated map
     varying  blur whose regions disagree on the kernel      → the blind net
     other    no estimate possible (tiny, flat)              → the blind net
 
-The shake estimator also reads a defocus blur as a confident (disk-like) kernel, and the kernel's shape
-did not tell the two apart on training photos (round shakes, elongated disk estimates), so such photos
-take the kernel path: measured in docs/experiments.md ("--method auto").
+The shake estimator also reads a defocus blur as a confident kernel; how much that kernel looks like a
+disk (``disk_similarity``) tells most defocus from most shakes. Measured in docs/experiments.md
+("--method auto").
 
 ``diagnose`` is a pure function of those measurements (``Features``), so its rules are tested without
 networks; the thresholds (``RouteConfig``) were chosen on training photos (docs/experiments.md).
@@ -40,6 +40,7 @@ class Features:
     ok: bool  # is_shake and confident
     radius: float  # the kernel's rms radius, px
     map_median: float  # the defocus map's median radius, px
+    disk_similarity: float = 0.0  # the kernel's best normalised correlation with a disk (``disk_similarity``)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class RouteConfig:
     # photo passed as a shake at 0.715 and the kernel path took it from 39.9 to 23.6 dB; the foreign
     # shakes on a sharp-looking map had 0.94 (docs/logs/kernel_eval_mix_train_items.jsonl).
     sure_shake: float = 0.8
+    # A confident kernel this much like a disk, on a photo whose map shows defocus, is a defocus blur:
+    # on BSDS500-test photos disks' estimates scored 0.83-0.95 (one 0.62), shakes' 0.60-0.94
+    # (docs/logs/kernel_eval_mix_train4.txt).
+    disk_like: float = 0.85
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,21 @@ class Diagnosis:
         return {"diagnosis": self.verdict, "confidence": round(self.confidence, 3), "route": self.route, "reason": self.reason}
 
 
+def disk_similarity(kernel: np.ndarray, radii: np.ndarray = np.arange(0.5, 8.01, 0.5)) -> float:
+    """How much ``kernel`` looks like a defocus disk: its best normalised correlation (over small shifts)
+    with a disk of any of ``radii`` px. A disk's estimate scores high; a shake's path lower."""
+    from .deconv.estimate import similarity
+    from .synth.kernels import canvas, crop_support, disk_kernel
+
+    k = crop_support(kernel)
+    best = 0.0
+    for r in radii:
+        d = disk_kernel(float(r))
+        side = max(k.shape[0], d.shape[0]) | 1
+        best = max(best, similarity(canvas(k, side), canvas(d, side), max_shift=2))
+    return best
+
+
 def features(estimate: object, radius_map: np.ndarray) -> Features:
     """``Features`` of a ``deconv.estimate.KernelEstimate`` and a defocus map (px)."""
     from .synth.kernels import second_moments
@@ -78,13 +98,15 @@ def features(estimate: object, radius_map: np.ndarray) -> Features:
     k = estimate.kernel  # type: ignore[attr-defined]
     m = second_moments(k)
     return Features(estimate.failed, float(estimate.confidence), bool(estimate.is_shake), bool(estimate.ok),  # type: ignore[attr-defined]
-                    float(np.sqrt(m[0] + m[1])), float(np.median(radius_map)))
+                    float(np.sqrt(m[0] + m[1])), float(np.median(radius_map)), disk_similarity(k))
 
 
 def diagnose(f: Features, cfg: RouteConfig = RouteConfig()) -> Diagnosis:
     """The verdict on a photo from its ``Features`` (rules in the module's docstring)."""
     if f.failed:
         return Diagnosis("other", 0.0, f.failed)
+    if f.ok and f.map_median >= cfg.sharp_map_px and f.disk_similarity >= cfg.disk_like:
+        return Diagnosis("defocus", f.disk_similarity, f"a disk-like blur ({f.radius:.1f} px), defocus {f.map_median:.1f} px")
     if f.ok and (f.map_median >= cfg.sharp_map_px or f.confidence >= cfg.sure_shake):
         return Diagnosis("shake", f.confidence, f"one shake of {f.radius:.1f} px over the photo")
     if f.map_median < cfg.sharp_map_px:

@@ -153,13 +153,15 @@ def main() -> None:
             if a.routes:
                 est = est or estimate(it["blur"], est_cfg)
                 radius = defocuser.estimate(it["blur"])
-                d = diagnose(features(est, radius))
+                feats = features(est, radius)
+                d = diagnose(feats)
                 outs = {"blind": blind.restore(it["blur"]), "none": it["blur"],
                         "defocus": defocuser.restore_photo(Photo(it["blur"]), radius)}
                 for route, o in outs.items():
                     if route != "none":
                         add(f"{route} route", aligned(o, it["sharp"]))
-                rec |= d.as_dict() | {"map_median": round(float(np.median(radius)), 3), "kind": it.get("kind", s)}
+                rec |= d.as_dict() | {"map_median": round(feats.map_median, 3), "disk_similarity": round(feats.disk_similarity, 3),
+                                      "kernel_radius": round(feats.radius, 3), "kind": it.get("kind", s)}
                 label = f"{s}/{it['kind']}" if "kind" in it else s
                 confusion.setdefault(label, {}).setdefault(d.verdict, 0)
                 confusion[label][d.verdict] += 1

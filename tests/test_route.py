@@ -18,8 +18,9 @@ from deblurcli.route import ROUTES, Features, RouteConfig, diagnose
 runner = CliRunner()
 
 
-def _f(failed: str = "", confidence: float = 0.9, is_shake: bool = True, ok: bool = True, map_median: float = 2.0) -> Features:
-    return Features(failed, confidence, is_shake, ok, 4.0, map_median)
+def _f(failed: str = "", confidence: float = 0.9, is_shake: bool = True, ok: bool = True, map_median: float = 2.0,
+       disk: float = 0.5) -> Features:
+    return Features(failed, confidence, is_shake, ok, 4.0, map_median, disk)
 
 
 @pytest.mark.parametrize("feats,verdict", [
@@ -31,6 +32,8 @@ def _f(failed: str = "", confidence: float = 0.9, is_shake: bool = True, ok: boo
     (_f(is_shake=False, ok=False, map_median=0.5), "sharp"),
     (_f(is_shake=False, ok=False, map_median=3.0), "defocus"),
     (_f(confidence=0.5, ok=False, map_median=3.0), "varying"),
+    (_f(disk=0.93), "defocus"),  # a confident kernel shaped like a disk, on a defocused map
+    (_f(disk=0.93, map_median=0.5), "shake"),  # a small round shake on a photo the map calls sharp
 ])
 def test_each_measurement_gets_its_verdict_and_route(feats: Features, verdict: str) -> None:
     d = diagnose(feats)
@@ -131,3 +134,11 @@ def test_auto_does_not_take_a_prior(tmp_path: Path) -> None:
     (tmp_path / "c.prior").write_bytes(b"x")
     r = runner.invoke(app, route([str(tmp_path / "p.png"), "--method", "auto", "--prior", str(tmp_path / "c.prior")]))
     assert r.exit_code == 2 and "--method auto does not take --prior" in r.output
+
+
+def test_a_disk_looks_like_a_disk_and_a_shake_path_does_not() -> None:
+    from deblurcli.route import disk_similarity
+    from deblurcli.synth import kernels
+
+    assert disk_similarity(kernels.disk_kernel(3.0)) > 0.99 and disk_similarity(kernels.disk_kernel(1.7)) > 0.9
+    assert disk_similarity(kernels.line_kernel(15, 30)) < 0.5
