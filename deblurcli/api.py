@@ -222,12 +222,11 @@ class AutoRestorer(Restorer):
     holds the latest photo's verdict, ``last`` its ``KernelResult`` when it took the kernel path. A
     diagnosis that cannot be made never fails the photo: it goes to the blind net, with a warning."""
 
-    def __init__(self, runner: "Runner", entry: Any, deconvolver: Any, defocuser: "Defocuser", est_cfg: Any,
-                 route_cfg: Any = None) -> None:
+    def __init__(self, runner: "Runner", entry: Any, deconvolver: Any, defocuser: "Defocuser", route_cfg: Any = None) -> None:
         from .route import RouteConfig
 
         super().__init__(runner, entry, method="auto")
-        self.deconvolver, self.defocuser, self.est_cfg = deconvolver, defocuser, est_cfg
+        self.deconvolver, self.defocuser = deconvolver, defocuser
         self.route_cfg = route_cfg or RouteConfig()
         self.last: Any = None
         self.diagnosis: Any = None
@@ -240,7 +239,7 @@ class AutoRestorer(Restorer):
         self.last = None
         try:
             radius = self.defocuser.estimate(rgb)
-            est = estimate(rgb, self.est_cfg)
+            est = estimate(rgb, self.deconvolver.est_cfg)
             self.diagnosis = diagnose(features(est, radius), self.route_cfg)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as e:  # the estimators' numerical faults
             self.diagnosis = Diagnosis("other", 0.0, f"no diagnosis ({type(e).__name__}: {e})")
@@ -277,7 +276,7 @@ def resolve_method(method: str | None, prior: Any = None, kernel: Any = None) ->
 
 def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any, noise: float | None,
                      kernel_size: int, runner_args: dict[str, Any], blind_model: str | None,
-                     blind: Callable[[np.ndarray, Any], np.ndarray] | None = None) -> KernelRestorer:
+                     blind: Callable[[np.ndarray, Any], np.ndarray] | None = None, sharp_check: bool = True) -> KernelRestorer:
     from .deconv.estimate import EstimateConfig
     from .deconv.pipeline import KernelDeconvolver
     from .deconv.psf import check_kernel, read_kernel
@@ -296,11 +295,11 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
         k = read_kernel(Path(kernel), max_side=side) if isinstance(kernel, (str, Path)) else check_kernel(kernel, max_side=side)
     runner = make_runner(net, **runner_args)
     sharpness = None
-    if k is None:  # estimated kernels: a blind fallback for photos whose kernel cannot be estimated
-        if blind is None:
-            bnet, _ = load_model(blind_model, "deblur")
-            brun = make_runner(bnet, **runner_args)
-            blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
+    if k is None and blind is None:  # estimated kernels: a blind fallback for photos whose kernel cannot be estimated
+        bnet, _ = load_model(blind_model, "deblur")
+        brun = make_runner(bnet, **runner_args)
+        blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
+    if k is None and sharp_check:  # --method auto's diagnosis applies the same rule (route.unsure_on_sharp) itself
         from .defocusing.estimate import estimate_radius_learned, load_learned_estimator
 
         est_net = load_learned_estimator().to(runner.device)  # and the defocus map, to tell a sharp photo
@@ -337,10 +336,11 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
         # auto: ``model``/``weights`` choose the blind net; the kernel path and SVBR-Net take their defaults
         blind_net, blind_entry = load_model(model, "deblur", Path(weights) if weights else None)
         brun = make_runner(blind_net, **args)
-        k = _kernel_restorer(None, None, None, noise, kernel_size, args, None, lambda rgb, p: brun.restore(rgb, None, progress=p))
+        k = _kernel_restorer(None, None, None, noise, kernel_size, args, None, lambda rgb, p: brun.restore(rgb, None, progress=p),
+                             sharp_check=False)
         d = load_defocus(device=device, precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph,
                          notes=notes, tone_guard=tone_guard)
-        return AutoRestorer(brun, blind_entry, k.deconvolver, d, k.deconvolver.est_cfg)
+        return AutoRestorer(brun, blind_entry, k.deconvolver, d)
     if method == "blind":
         method = "dpa"
     field = None

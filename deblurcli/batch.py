@@ -157,7 +157,7 @@ def plan_jobs(inputs: list[str], opts: NamingOptions, sides: tuple[str, ...] = (
         raise UsageError(f"-o {out} names one file, but {len(files)} inputs were given",
                          f"give a folder for their outputs, e.g. -o {out.with_suffix('')}/")  # type: ignore[union-attr]
     to_dir = out is not None and (len(files) > 1 or not names_file)
-    plan = Plan().read_all(f for f, _ in files).read(*reads)
+    plan = Plan().read(*(f for f, _ in files), *reads)
     jobs: list[Job] = []
     for src, base in files:
         name = output_name(src, opts)

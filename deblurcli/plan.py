@@ -9,7 +9,6 @@ unless ``--overwrite`` says otherwise (``publish`` checks that again when the fi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +32,6 @@ class Plan:
             if p is not None and str(p) != "-":
                 self.reads.setdefault(same_file_key(Path(p)), Path(p))
         return self
-
-    def read_all(self, paths: Iterable[Path]) -> Plan:
-        return self.read(*paths)
 
     def conflict(self, path: Path, what: str) -> str | None:
         """Why ``path`` cannot be written — it is one of the run's inputs, or another of its outputs —
@@ -74,7 +70,7 @@ def plan_calibration(sharp: Path | None, blur: Path | None, output: Path, previe
 
     plan = Plan().read(sharp, blur)
     if adapt_images is not None and adapt_images.is_dir():
-        plan.read_all(p for p in adapt_images.rglob("*") if p.is_file())
+        plan.read(*(p for p in adapt_images.rglob("*") if p.is_file()))
     plan.claim(output, "prior file", overwrite, "choose another -o name, e.g. camera.prior")
     if preview is not None:
         if preview.suffix.lower() not in FORMATS:

@@ -101,13 +101,19 @@ def features(estimate: object, radius_map: np.ndarray) -> Features:
                     float(np.sqrt(m[0] + m[1])), float(np.median(radius_map)), disk_similarity(k))
 
 
+def unsure_on_sharp(confidence: float, map_median: float, cfg: RouteConfig = RouteConfig()) -> bool:
+    """A kernel not sure enough (``sure_shake``) to outweigh a defocus map that calls the photo sharp:
+    no shake to deconvolve (`--method auto` and `--method kernel` alike)."""
+    return confidence < cfg.sure_shake and map_median < cfg.sharp_map_px
+
+
 def diagnose(f: Features, cfg: RouteConfig = RouteConfig()) -> Diagnosis:
     """The verdict on a photo from its ``Features`` (rules in the module's docstring)."""
     if f.failed:
         return Diagnosis("other", 0.0, f.failed)
     if f.ok and f.map_median >= cfg.sharp_map_px and f.disk_similarity >= cfg.disk_like:
         return Diagnosis("defocus", f.disk_similarity, f"a disk-like blur ({f.radius:.1f} px), defocus {f.map_median:.1f} px")
-    if f.ok and (f.map_median >= cfg.sharp_map_px or f.confidence >= cfg.sure_shake):
+    if f.ok and not unsure_on_sharp(f.confidence, f.map_median, cfg):
         return Diagnosis("shake", f.confidence, f"one shake of {f.radius:.1f} px over the photo")
     if f.map_median < cfg.sharp_map_px:
         return Diagnosis("sharp", 1.0 - f.map_median / (2 * cfg.sharp_map_px), "no blur found: no confident shake, no defocus")
@@ -116,4 +122,4 @@ def diagnose(f: Features, cfg: RouteConfig = RouteConfig()) -> Diagnosis:
     return Diagnosis("varying", 1.0 - f.confidence, f"the photo's regions disagree on the kernel (agreement {f.confidence:.2f})")
 
 
-__all__ = ["Diagnosis", "Features", "ROUTES", "RouteConfig", "diagnose", "features"]
+__all__ = ["Diagnosis", "Features", "ROUTES", "RouteConfig", "diagnose", "features", "unsure_on_sharp"]

@@ -67,6 +67,8 @@ class _Fakes:
                 return rgb * 0 + 0.25
 
         class Deconv:
+            est_cfg = None
+
             def restore(self, rgb, kernel, progress, warnings, estimated=None):  # type: ignore[no-untyped-def]
                 outer.ran.append("kernel")
                 assert estimated is est  # the diagnosis's estimate is reused, not made again
@@ -86,7 +88,7 @@ class _Fakes:
 
         self._patch = (est_mod, est_mod.estimate)
         est_mod.estimate = lambda rgb, cfg=None: est  # type: ignore[assignment]
-        self.r = AutoRestorer(Runner(), None, Deconv(), Defocus(), None)  # type: ignore[arg-type]
+        self.r = AutoRestorer(Runner(), None, Deconv(), Defocus())  # type: ignore[arg-type]
 
     def close(self) -> None:
         mod, fn = self._patch
