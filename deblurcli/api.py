@@ -162,27 +162,36 @@ class Restorer:
             return self.runner.restore(photo.rgb(), None, progress=progress)
         return self.prior.restore(photo, self.runner, self.method, self.allow_aspect_mismatch, progress, self.psf_step)
 
-    def batch_process(self, save_kernel: bool = False) -> Callable[..., Any]:
+    def batch_process(self, save_kernel: bool = False, save_map: bool = False) -> Callable[..., Any]:
         """The ``batch.Process`` of this restorer, for ``run_batch`` / ``run_one``: each photo's restored
-        RGB, and (method kernel) writers of the kernel it was deconvolved with, which the batch writes
-        beside the output when asked to (``BatchOptions.extra``). A photo that went to the blind net has
-        none: with ``save_kernel`` a warning says that no trace was written, and why."""
+        RGB, and writers of its side files, which the batch writes beside the output when asked to
+        (``BatchOptions.extra``): the kernel it was deconvolved with (methods kernel and auto), the blur
+        map it was restored with (auto's defocus route). A photo that took another route has none: a
+        warning says that the side file was not written, and why."""
         from .batch import Restored
 
         def process(job: Any, photo: Photo, on_tiles: Progress) -> Restored:
             rgb = self.restore_photo(photo, on_tiles)
             d = getattr(self, "diagnosis", None)  # --method auto: what it found and where it sent the photo
             info: dict[str, object] = {} if d is None else {**d.as_dict(), "line": d.line()}
+            sides: dict[str, Any] = {}
+            radius = getattr(self, "radius", None)  # --method auto's defocus route: the map it restored with
+            if save_map and radius is not None:
+                from .defocusing.mapfile import map_writers
+
+                sides |= map_writers(radius)
+            elif save_map:
+                photo.warnings.append("no blur map written: the photo did not take the defocus route")
             last = getattr(self, "last", None)  # --method kernel: what was estimated (a fallback warns itself)
             if last is None or last.used != "kernel" or last.kernel is None:
                 if save_kernel and (last is not None or d is not None):
                     photo.warnings.append("no kernel trace written: no kernel was used for this photo")
-                return Restored(rgb, info=info)
+                return Restored(rgb, sides, info)
             from .deconv.psf import write_kernel_npy, write_trace
 
             k = last.kernel
-            return Restored(rgb, {"kernel trace": lambda p, o: write_trace(k, p, o),
-                                  "kernel": lambda p, o: write_kernel_npy(k, p, o)}, info)
+            return Restored(rgb, sides | {"kernel trace": lambda p, o: write_trace(k, p, o),
+                                          "kernel": lambda p, o: write_kernel_npy(k, p, o)}, info)
 
         return process
 
@@ -229,6 +238,7 @@ class AutoRestorer(Restorer):
         self.deconvolver, self.defocuser = deconvolver, defocuser
         self.route_cfg = route_cfg or RouteConfig()
         self.last: Any = None
+        self.radius: np.ndarray | None = None  # the blur map of the latest photo, when it took the defocus route
         self.diagnosis: Any = None
 
     def restore_photo(self, photo: Photo, progress: Progress | None = None) -> np.ndarray:
@@ -236,11 +246,11 @@ class AutoRestorer(Restorer):
         from .route import Diagnosis, diagnose, features
 
         rgb = photo.rgb()
-        self.last = None
+        self.last = self.radius = None
         try:
             radius = self.defocuser.estimate(rgb)
             est = estimate(rgb, self.deconvolver.est_cfg)
-            self.diagnosis = diagnose(features(est, radius), self.route_cfg)
+            self.diagnosis = diagnose(features(est, radius, rgb), self.route_cfg)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as e:  # the estimators' numerical faults
             self.diagnosis = Diagnosis("other", 0.0, f"no diagnosis ({type(e).__name__}: {e})")
             photo.warnings.append(f"the blur could not be diagnosed ({e}): used the blind network")
@@ -251,6 +261,7 @@ class AutoRestorer(Restorer):
             self.last = self.deconvolver.restore(rgb, None, progress, photo.warnings, estimated=est)
             return self.last.rgb
         if route == "defocus":
+            self.radius = radius
             return self.defocuser.restore_photo(photo, radius, progress)
         return self.runner.restore(rgb, None, progress=progress)
 
@@ -258,11 +269,12 @@ class AutoRestorer(Restorer):
 METHODS = ("auto", "blind", "kernel", "dpa", "psf")
 
 
-def resolve_method(method: str | None, prior: Any = None, kernel: Any = None) -> str:
-    """The method a call means (None: kernel with a kernel, dpa with a prior, else blind), or a
-    ``UsageError`` for a combination that cannot run; the CLI calls it before any photo is decoded."""
+def resolve_method(method: str | None, prior: Any = None, kernel: Any = None, model: Any = None) -> str:
+    """The method a call means, or a ``UsageError`` for a combination that cannot run; the CLI calls it
+    before any photo is decoded. None means: kernel with a kernel, dpa with a prior, blind with a blind
+    network named (``model``: an id or a weights file), else auto (diagnose the blur, route the photo)."""
     if method is None:
-        return "kernel" if kernel is not None else "dpa" if prior is not None else "blind"
+        return "kernel" if kernel is not None else "dpa" if prior is not None else "blind" if model is not None else "auto"
     if method not in METHODS:
         raise UsageError(f"--method {method!r}: expected {', '.join(METHODS)}")
     if method == "psf" and prior is None:
@@ -304,8 +316,9 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
 
         est_net = load_learned_estimator().to(runner.device)  # and the defocus map, to tell a sharp photo
         sharpness = lambda rgb: float(np.median(estimate_radius_learned(rgb, est_net)))  # noqa: E731
-    return KernelRestorer(runner, entry, KernelDeconvolver(runner, blind, EstimateConfig(kernel_size=kernel_size | 1), noise,
-                                                           sharpness), k)
+    # never look for a kernel wider than the net takes (a checkpoint with a smaller canvas than 75 px)
+    est_cfg = EstimateConfig(kernel_size=min(kernel_size, net.cfg.canvas) | 1)
+    return KernelRestorer(runner, entry, KernelDeconvolver(runner, blind, est_cfg, noise, sharpness), k)
 
 
 def load(model: str | None = None, *, weights: str | Path | None = None, prior: str | Path | None = None,
@@ -327,7 +340,7 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
     from .engine.tone import DEFAULT_SIGMA
     from .models.loader import load_model
 
-    method = resolve_method(method, prior, kernel)
+    method = resolve_method(method, prior, kernel, model if weights is None else weights)
     if method in ("kernel", "auto"):
         args = dict(device=device, precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph,
                     notes=notes, tone_sigma=DEFAULT_SIGMA if tone_guard is None else tone_guard)
@@ -376,29 +389,42 @@ class Defocuser:
     """SVBR-Net on its device with a blur-map estimator (``load_defocus`` makes one): `deblur defocus`
     and ``defocus`` both run through it."""
 
-    def __init__(self, runner: "Runner", entry: Any, estimate: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.runner, self.entry, self.estimate = runner, entry, estimate
+    def __init__(self, runner: "Runner", entry: Any, estimate: Callable[[np.ndarray], np.ndarray], space: str = "linear") -> None:
+        if space not in SPACES:
+            raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
+        self.runner, self.entry, self.estimate, self.space = runner, entry, estimate, space
 
     def restore_photo(self, photo: Photo, radius: np.ndarray | None = None, progress: Progress | None = None) -> np.ndarray:
         """The restored RGB of an upright ``Photo`` with the blur map ``radius`` (px; estimated when
-        None), clamped to the radii the net was trained on (with a note in ``photo.warnings``)."""
+        None), clamped to the radii the net was trained on (with a note in ``photo.warnings``).
+        ``space`` "srgb": the blur acted on the photo's sRGB values, not on linear light. The net and the
+        estimator learned lens blur, which acts on linear light, so they are given the values encoded
+        once more (sRGB values taken as linear light) and the result is decoded back."""
         from .defocusing.mapfile import to_trained_range
         from .engine.runner import BlurMap
+        from .synth.degrade import to_gamma, to_linear
 
+        rgb = photo.rgb()
+        seen = to_gamma(rgb) if self.space == "srgb" else rgb
         if radius is None:
-            radius = self.estimate(photo.rgb())
+            radius = self.estimate(seen)
         elif radius.shape != photo.pixels.shape[:2]:
             raise InputError(f"blur map of shape {radius.shape} for an image of {photo.pixels.shape[:2]}")
-        return self.runner.restore(photo.rgb(), BlurMap(to_trained_range(np.asarray(radius, np.float32), photo.warnings)),
-                                   progress=progress)
+        out = self.runner.restore(seen, BlurMap(to_trained_range(np.asarray(radius, np.float32), photo.warnings)), progress=progress)
+        return to_linear(out) if self.space == "srgb" else out
+
+
+# Where a blur acts: "linear" (on linear light, as a lens blurs) or "srgb" (on the sRGB values)
+SPACES = ("linear", "srgb")
 
 
 def load_defocus(model: str | None = None, *, weights: str | Path | None = None, estimator: str = "learned",
                  device: str = "auto", precision: str = "auto", tile: str | int | None = "auto", overlap: int | None = None,
                  batch: int = 1, cuda_graph: bool = False, notes: list[str] | None = None,
-                 tone_guard: float | None = None) -> Defocuser:
+                 tone_guard: float | None = None, space: str = "linear") -> Defocuser:
     """A ``Defocuser``: the defocus checkpoint (``model`` or ``weights``) and the ``estimator`` ("learned"
-    or "edge") of the blur maps it is given none of; ``tone_guard`` as in ``load``."""
+    or "edge") of the blur maps it is given none of; ``tone_guard`` as in ``load``; ``space``: where the
+    blur acts, "linear" (a lens) or "srgb" (blur applied to the sRGB values)."""
     from .engine.tone import DEFAULT_SIGMA
     from .defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
     from .engine.setup import make_runner
@@ -406,24 +432,27 @@ def load_defocus(model: str | None = None, *, weights: str | Path | None = None,
 
     if estimator not in ("learned", "edge"):
         raise UsageError(f"estimator {estimator!r}: expected learned or edge")
+    if space not in SPACES:
+        raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
     net, entry = load_model(model, "defocus", Path(weights) if weights else None)  # refuses nets without a map input
     runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes,
                          DEFAULT_SIGMA if tone_guard is None else tone_guard)
     if estimator == "edge":
-        return Defocuser(runner, entry, estimate_radius)
+        return Defocuser(runner, entry, estimate_radius, space)
     est_net = load_learned_estimator().to(runner.device)
-    return Defocuser(runner, entry, lambda rgb: estimate_radius_learned(rgb, est_net))
+    return Defocuser(runner, entry, lambda rgb: estimate_radius_learned(rgb, est_net), space)
 
 
 def defocus(image: ImageLike, *, blur_map: np.ndarray | None = None, estimator: str = "learned",
-            strength: float = 1.0, device: str = "auto", model: str | None = None) -> Any:
+            strength: float = 1.0, device: str = "auto", model: str | None = None, space: str = "linear") -> Any:
     """Remove defocus blur with SVBR-Net: ``blur_map`` (per-pixel disk radius in px, H×W) or one
-    estimated by ``estimator`` ("learned" or "edge"); the result comes back in the image's kind."""
+    estimated by ``estimator`` ("learned" or "edge"); ``space``: where the blur acts, "linear" (a lens,
+    the default) or "srgb" (blur applied to the sRGB values); the result comes back in the image's kind."""
     from .batch import blend, check_strength
 
     check_strength(strength)
     photo, kind = as_photo(image)
-    d = load_defocus(model, estimator="edge" if blur_map is not None else estimator, device=device)
+    d = load_defocus(model, estimator="edge" if blur_map is not None else estimator, device=device, space=space)
     return _give_back(photo.with_pixels(blend(photo, d.restore_photo(photo, blur_map), strength)), kind)
 
 

@@ -22,7 +22,7 @@ from .engine.kernel import KernelField
 from .engine.unrolled import UnrolledRunner
 from .metrics import aligned_scores, scores
 from .synth import foreign, kernels
-from .synth.degrade import LensField, degrade, sensor
+from .synth.degrade import LensField, degrade, sensor, to_gamma, to_linear
 
 if TYPE_CHECKING:
     from .calibration.adapt import AdaptConfig
@@ -210,32 +210,69 @@ def calibration(model: nn.Module, modules: list[dict], run_cfg: RunConfig,
     return t
 
 
-def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, items: list[dict], run_cfg: RunConfig,
-            learned: nn.Module | None = None) -> tuple[Table, dict[str, float]]:
-    """SVBR-Net with the true map and with each estimator's map, the blind default model, the input;
-    and each estimator's mean |radius error| (px)."""
+def defocus_twins(images: list[np.ndarray], seed: int) -> dict[str, list[dict]]:
+    """Each photo defocused by one smooth radius map (0.5-6 px) twice: on linear light, as a lens blurs
+    (``defocus``: the set ``degraded_sets`` makes for "defocus", photo for photo), and on the sRGB values,
+    as much published data and processed photos are (``defocus-srgb``); the same map and the same noise
+    draw (σ 0.01) for both twins."""
+    import copy
+
+    from .synth.degrade import defocus_blur
+
+    out: dict[str, list[dict]] = {"defocus": [], "defocus-srgb": []}
+    for i, img in enumerate(images):
+        rng = np.random.default_rng([seed, 0, i])
+        d = degrade(img, rng, "defocus")
+        rmap = d.radius_map
+        twins = (("defocus", d.blurred), ("defocus-srgb", defocus_blur(img, rmap)))
+        for name, blurred in twins:
+            out[name].append({"sharp": img, "blur": sensor(blurred, copy.deepcopy(rng), noise=0.01, jpeg_p=0.0), "radius": rmap,
+                              "linear": name == "defocus"})
+    return out
+
+
+def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, sets: dict[str, list[dict]], run_cfg: RunConfig,
+            learned: nn.Module | None = None, auto: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[Table, dict[str, float]]:
+    """Per set of ``defocus_twins``: the Tikhonov filter given the true map in the set's space
+    (``classical.defocus_deconvolve``), SVBR-Net with the true map and with each estimator's map, as it
+    runs by default (the blur taken to act on linear light) and, on the sRGB twin, told the space
+    (``api.Defocuser``'s ``space="srgb"``), the blind default model, ``auto`` (`deblur` as it runs by
+    default: the photo diagnosed and routed), the input; and each estimator's mean |radius error| (px)
+    over both sets."""
+    from .classical import defocus_deconvolve
     from .defocusing.estimate import estimate_radius, estimate_radius_learned
 
     runner = Runner(svbr, run_cfg)
     estimators: dict[str, Callable[[np.ndarray], np.ndarray]] = {"edge": estimate_radius}
     if learned is not None:
         estimators["learned"] = lambda img: estimate_radius_learned(img, learned)
-    rows: dict[str, list[tuple[float, float]]] = {"blurry input": [], "SVBR-Net, true map": []}
-    rows |= {f"SVBR-Net, {k} estimated map": [] for k in estimators}
     maes: dict[str, list[float]] = {k: [] for k in estimators}
     brunner = Runner(blind[1], run_cfg) if blind else None
-    if blind:
-        rows[f"{blind[0]} (blind)"] = []
-    for it in items:
-        rows["blurry input"].append(score(it["blur"], it["sharp"]))
-        rows["SVBR-Net, true map"].append(score(runner.restore(it["blur"], BlurMap(it["radius"])), it["sharp"]))
-        for k, fn in estimators.items():
-            est = fn(it["blur"])
-            maes[k].append(float(np.abs(est - it["radius"]).mean()))
-            rows[f"SVBR-Net, {k} estimated map"].append(score(runner.restore(it["blur"], BlurMap(est)), it["sharp"]))
-        if brunner is not None and blind:
-            rows[f"{blind[0]} (blind)"].append(score(brunner.restore(it["blur"]), it["sharp"]))
     t = Table({})
-    for k, v in rows.items():
-        t.add(k, "defocus", v)
+    for name, items in sets.items():
+        rows: dict[str, list[tuple[float, float]]] = {}
+
+        def add(method: str, out: np.ndarray, it: dict) -> None:
+            rows.setdefault(method, []).append(score(out, it["sharp"]))
+
+        for it in items:
+            b, rmap, lin = it["blur"], it["radius"], it["linear"]
+            add("blurry input", b, it)
+            add("Tikhonov (‖∇x‖²), true map, in the blur's space", defocus_deconvolve(b, rmap, linear=lin), it)
+            add("SVBR-Net, true map", runner.restore(b, BlurMap(rmap)), it)
+            if not lin:  # told the space: the sRGB values taken as linear light (``api.Defocuser``)
+                add("SVBR-Net, true map, told the space", to_linear(runner.restore(to_gamma(b), BlurMap(rmap))), it)
+            for k, fn in estimators.items():
+                est = fn(b)
+                maes[k].append(float(np.abs(est - rmap).mean()))
+                add(f"SVBR-Net, {k} estimated map", runner.restore(b, BlurMap(est)), it)
+                if not lin:
+                    g = to_gamma(b)
+                    add(f"SVBR-Net, {k} estimated map, told the space", to_linear(runner.restore(g, BlurMap(fn(g)))), it)
+            if brunner is not None and blind:
+                add(f"{blind[0]} (blind)", brunner.restore(b), it)
+            if auto is not None:
+                add("deblur (the default: diagnosed and routed)", auto(b), it)
+        for k, v in rows.items():
+            t.add(k, name, v)
     return t, {k: float(np.mean(v)) for k, v in maes.items()}

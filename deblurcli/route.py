@@ -91,14 +91,49 @@ def disk_similarity(kernel: np.ndarray, radii: np.ndarray = np.arange(0.5, 8.01,
     return best
 
 
-def features(estimate: object, radius_map: np.ndarray) -> Features:
-    """``Features`` of a ``deconv.estimate.KernelEstimate`` and a defocus map (px)."""
+# Detail the blur can be read from: where the gradient of a copy of the photo at most DETAIL_SIDE px on its
+# long side (blur shrinks with it, noise averages out) exceeds DETAIL_GRADIENT per px (values in [0, 1]).
+# The defocus map is read there only: over a flat sky the learned map guesses 2-3 px, and a sharp photo
+# that was 70% sky would have been sent to SVBR-Net. With less than MIN_DETAIL of the photo in detail
+# (a flat field) no blur can be read at all.
+DETAIL_SIDE = 256
+DETAIL_GRADIENT = 0.02
+MIN_DETAIL = 0.01
+
+
+def detail(rgb: np.ndarray) -> np.ndarray:
+    """Where ``rgb`` (H×W×3, [0, 1]) has detail, as a bool mask on a copy of at most ``DETAIL_SIDE`` px."""
+    import cv2
+
+    g = np.ascontiguousarray(rgb.mean(-1) if rgb.ndim == 3 else rgb, dtype=np.float32)
+    s = min(1.0, DETAIL_SIDE / max(g.shape))
+    if s < 1:
+        g = cv2.resize(g, (max(round(g.shape[1] * s), 1), max(round(g.shape[0] * s), 1)), interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return np.hypot(gx, gy) > DETAIL_GRADIENT
+
+
+def features(estimate: object, radius_map: np.ndarray, rgb: np.ndarray | None = None) -> Features:
+    """``Features`` of a ``deconv.estimate.KernelEstimate`` and a defocus map (px); with the photo
+    ``rgb``, the map is read where the photo has detail (``detail``), and a photo with almost none fails."""
+    import cv2
+
     from .synth.kernels import second_moments
 
     k = estimate.kernel  # type: ignore[attr-defined]
     m = second_moments(k)
-    return Features(estimate.failed, float(estimate.confidence), bool(estimate.is_shake), bool(estimate.ok),  # type: ignore[attr-defined]
-                    float(np.sqrt(m[0] + m[1])), float(np.median(radius_map)), disk_similarity(k))
+    failed = estimate.failed  # type: ignore[attr-defined]
+    values = radius_map
+    if rgb is not None:
+        mask = detail(rgb)
+        if mask.mean() < MIN_DETAIL:
+            failed = failed or "the photo has too little detail to read its blur from"
+        else:
+            small = cv2.resize(np.asarray(radius_map, np.float32), (mask.shape[1], mask.shape[0]), interpolation=cv2.INTER_AREA)
+            values = small[mask]
+    return Features(failed, float(estimate.confidence), bool(estimate.is_shake), bool(estimate.ok),  # type: ignore[attr-defined]
+                    float(np.sqrt(m[0] + m[1])), float(np.median(values)), disk_similarity(k))
 
 
 def unsure_on_sharp(confidence: float, map_median: float, cfg: RouteConfig = RouteConfig()) -> bool:

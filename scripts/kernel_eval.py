@@ -153,7 +153,7 @@ def main() -> None:
             if a.routes:
                 est = est or estimate(it["blur"], est_cfg)
                 radius = defocuser.estimate(it["blur"])
-                feats = features(est, radius)
+                feats = features(est, radius, it["blur"])
                 d = diagnose(feats)
                 outs = {"blind": blind.restore(it["blur"]), "none": it["blur"],
                         "defocus": defocuser.restore_photo(Photo(it["blur"]), radius)}

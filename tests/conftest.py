@@ -75,13 +75,13 @@ def tiny_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "weights"
     folder.mkdir()
     entries = {}
-    for arch, task in (("dpa", "motion"), ("svbr", "defocus"), ("lcnet", "motion"), ("blurmap", "blurmap")):
+    for arch, task in (("dpa", "motion"), ("svbr", "defocus"), ("lcnet", "motion"), ("blurmap", "blurmap"), ("hqs", "deconv")):
         m = perturb(build(arch, TINY[arch]), scale=0.01)
         f = folder / f"tiny-{arch}.safetensors"
         store.save(m, f)
         entries[f"tiny-{arch}"] = (arch, f, task)
     toml = write_registry(folder, entries, {"deblur": "tiny-dpa", "calibrate": "tiny-dpa", "defocus": "tiny-svbr",
-                                            "blurmap": "tiny-blurmap"})
+                                            "blurmap": "tiny-blurmap", "deconv": "tiny-hqs", "deconv_given": "tiny-hqs"})
     monkeypatch.setenv("DEBLUR_WEIGHTS_TOML", str(toml))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return toml

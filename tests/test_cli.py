@@ -143,8 +143,22 @@ def test_demo_runs_offline(tiny_registry: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     for k in ("sharp", "blurred", "restored", "compare"):
         assert (tmp_path / "d" / f"{k}.png").exists()
-    assert "PSNR" in r.output
+    assert "PSNR" in r.output and "confidence" in r.output and "→" in r.output  # the route the default took
+    assert "blind net alone (tiny-dpa)" in r.output
     assert invoke("demo", "-o", str(tmp_path / "d")).exit_code == 1  # no silent overwrite
+
+
+def test_bench_routes_times_the_diagnosis_and_each_route(tiny_registry: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    r = invoke("bench", "--routes", "--size", "160x120", "--runs", "1", "--json-file", str(out))
+    assert r.exit_code == 0, r.output
+    [row] = json.loads(out.read_text())["routes"]
+    assert row["size"] == "160x120" and "→" in row["diagnosis"]
+    assert abs(row["diagnosis_s"] - (row["map_s"] + row["kernel_estimate_s"] + row["rule_s"])) < 1e-9
+    e2e = row["end_to_end_s"]
+    assert e2e["none"] == row["diagnosis_s"] and e2e["kernel"] == row["diagnosis_s"] + row["kernel_route_s"]
+    assert e2e["defocus"] > row["defocus_route_s"] > 0 and e2e["blind"] > row["blind_s"] > 0
+    assert "× blind net" in r.output
 
 
 def test_bench_json_has_timing_and_machine(tiny_registry: Path, tmp_path: Path) -> None:

@@ -126,3 +126,52 @@ def test_learned_estimator_without_a_registered_model(tiny_registry: Path, tmp_p
     r = CliRunner().invoke(app, route(["defocus", str(src), "--estimator", "learned"]))
     assert r.exit_code == 2 and "--estimator edge" in r.output
     assert not (tmp_path / "p_defocused.png").exists()
+
+
+def _photo(seed: int = 0, size: int = 96) -> np.ndarray:
+    from deblurcli.synth.data import dead_leaves
+
+    return np.clip(dead_leaves(np.random.default_rng(seed), size, n=300), 0.02, 0.98).astype(np.float32)
+
+
+def test_the_tikhonov_baseline_deconvolves_in_the_space_the_blur_acted_in() -> None:
+    """``classical.defocus_deconvolve`` given the true map: it gains on blur in its own space, and a
+    constant map is the one-disk Tikhonov filter."""
+    from deblurcli.classical import defocus_deconvolve, wiener_linear
+    from deblurcli.evaluation import score
+    from deblurcli.synth.degrade import defocus_blur, to_gamma, to_linear
+    from deblurcli.synth.kernels import disk_kernel
+
+    sharp = _photo()
+    rmap = np.full(sharp.shape[:2], 3.0, np.float32)
+    for linear in (True, False):
+        blur = to_gamma(defocus_blur(to_linear(sharp), rmap)) if linear else defocus_blur(sharp, rmap)
+        out = defocus_deconvolve(blur, rmap, linear=linear)
+        assert score(out, sharp)[0] > score(blur, sharp)[0] + 1.0, linear
+        wrong = defocus_deconvolve(blur, rmap, linear=not linear)
+        assert score(out, sharp)[0] > score(wrong, sharp)[0], linear  # the matching space does better
+    one = np.clip(wiener_linear(blur, disk_kernel(3.0), 3e-3, gradient=True), 0, 1)
+    np.testing.assert_allclose(defocus_deconvolve(blur, rmap, 3e-3, linear=False), one, atol=1e-5)
+
+
+def test_defocus_told_the_srgb_space_turns_a_linear_light_core_to_srgb_blur() -> None:
+    """``Defocuser(space="srgb")`` gives its core (here the Tikhonov filter for linear light, standing in
+    for SVBR-Net, which learned lens blur) the photo's values encoded once more, and decodes the result:
+    on blur applied to the sRGB values that does better than the core as it is."""
+    from deblurcli.api import Defocuser
+    from deblurcli.classical import defocus_deconvolve
+    from deblurcli.evaluation import score
+    from deblurcli.io.images import Photo
+    from deblurcli.synth.degrade import defocus_blur
+
+    class Core:
+        def restore(self, rgb, cond=None, progress=None):  # type: ignore[no-untyped-def]
+            return defocus_deconvolve(rgb, cond.values, linear=True)
+
+    sharp = _photo(1)
+    rmap = np.full(sharp.shape[:2], 2.5, np.float32)
+    blur = defocus_blur(sharp, rmap)  # on the sRGB values
+    outs = {s: Defocuser(Core(), None, lambda rgb: rmap, s).restore_photo(Photo(blur)) for s in ("linear", "srgb")}  # type: ignore[arg-type]
+    assert score(outs["srgb"], sharp)[0] > score(outs["linear"], sharp)[0] + 0.3
+    with pytest.raises(Exception, match="--space"):
+        Defocuser(Core(), None, lambda rgb: rmap, "gamma")  # type: ignore[arg-type]

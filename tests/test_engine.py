@@ -238,9 +238,11 @@ main.run()
 
 def test_photo_commands_pause_gc_only_until_the_model_is_loaded(tmp_path: Path) -> None:
     """`deblur photo.jpg` starts with the collector off (importing torch) and turns it back on, with
-    the start-up objects frozen, before any photo is restored."""
+    the start-up objects frozen, before any photo is restored (the default loads a runner per route;
+    a flat photo goes to the blind net)."""
     src, dest = tmp_path / "in.png", tmp_path / "out.png"
     r = subprocess.run([sys.executable, "-c", _GC_SPY, str(src), str(dest)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["False", "True", "True"]
+    said = r.stdout.split()
+    assert said[-2:] == ["True", "True"] and len(said) >= 3 and set(said[:-2]) == {"False"}, said
     assert dest.exists()

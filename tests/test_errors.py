@@ -31,7 +31,9 @@ def _cases(tmp: Path) -> list[tuple[str, list[str]]]:
     (tmp / "dir").mkdir(exist_ok=True)
     return [
         ("deblur", [str(p), "-o", "-", "--json"]),
-        ("deblur", [str(p), "--save-kernel"]),
+        ("deblur", [str(p), "--save-kernel", "--method", "blind"]),
+        ("deblur", [str(p), "--save-map", "--method", "kernel"]),
+        ("defocus", ["defocus", str(p), "--space", "gamma"]),
         ("deblur", [str(p), "--method", "psf"]),
         ("deblur", [str(p), "--overwrite", "--skip-existing"]),
         ("deblur", [str(p), "--kernel-size", "3", "--method", "kernel"]),

@@ -146,10 +146,12 @@ def test_blur_that_is_not_one_shake_falls_back_to_the_blind_net() -> None:
     assert any("blind network" in w for w in photo.warnings)
 
 
-def test_save_kernel_needs_the_kernel_method(tmp_path: Path) -> None:
+def test_save_kernel_needs_a_method_that_estimates_one(tmp_path: Path) -> None:
     photo = _save(tmp_path / "p.png", _scene(size=64))
-    r = runner.invoke(app, route([str(photo), "--save-kernel"]))
-    assert r.exit_code == 2 and "--method kernel" in r.output
+    for args in (["--method", "blind"], ["--model", "dpa-lite"]):  # naming a blind net means the blind method
+        r = runner.invoke(app, route([str(photo), "--save-kernel", *args]))
+        assert r.exit_code == 2 and "--method kernel" in r.output, args
+    assert not (tmp_path / "p_deblurred.png").exists()
 
 
 def test_an_already_sharp_photo_is_not_deconvolved() -> None:

@@ -144,3 +144,67 @@ def test_a_disk_looks_like_a_disk_and_a_shake_path_does_not() -> None:
 
     assert disk_similarity(kernels.disk_kernel(3.0)) > 0.99 and disk_similarity(kernels.disk_kernel(1.7)) > 0.9
     assert disk_similarity(kernels.line_kernel(15, 30)) < 0.5
+
+
+@pytest.mark.parametrize("map_px,written", [(3.0, True), (0.5, False)])
+def test_save_map_writes_the_map_a_defocused_photo_was_restored_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     map_px: float, written: bool) -> None:
+    """--save-map under auto: the defocus route writes the map it used (16-bit, radius × 1000); a photo
+    that took another route gets no map and a warning that says why."""
+    import deblurcli.route as route_mod
+    from deblurcli.batch import BatchOptions, NamingOptions, plan_jobs, run_batch
+
+    verdict = route_mod.Diagnosis("defocus", 0.9, "test") if written else route_mod.Diagnosis("sharp", 0.9, "test")
+    monkeypatch.setattr(route_mod, "diagnose", lambda f, cfg=None: verdict)
+    fx = _Fakes(map_px, False)
+    try:
+        src = tmp_path / "p.png"
+        Image.fromarray((np.random.default_rng(1).random((24, 32, 3)) * 255).astype(np.uint8)).save(src)
+        opts = BatchOptions(extra=("blurmap",))
+        [res] = list(run_batch(plan_jobs([str(src)], NamingOptions(), opts.sides), fx.r.batch_process(save_map=True), opts))
+        assert res.status == "done" and res.info["route"] == ("defocus" if written else "none")
+        m = tmp_path / "p_deblurred_blurmap.png"
+        assert m.exists() == written and (tmp_path / "p_deblurred_blurmap_preview.png").exists() == written
+        if written:
+            a = np.asarray(Image.open(m))
+            assert a.dtype == np.uint16 and abs(int(np.median(a)) - 3000) <= 1
+        else:
+            assert any("no blur map written" in w for w in res.warnings)
+    finally:
+        fx.close()
+
+
+def test_auto_is_the_default_unless_a_blind_net_is_named(tmp_path: Path) -> None:
+    from deblurcli.api import resolve_method
+
+    assert resolve_method(None) == "auto"
+    assert resolve_method(None, model="dpa-compact") == "blind" and resolve_method("auto", model="dpa-compact") == "auto"
+    assert resolve_method(None, kernel=np.ones((3, 3))) == "kernel" and resolve_method(None, prior="c.prior") == "dpa"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "p.png")
+    for args in (["--save-map", "--method", "blind"], ["--save-map", "--model", "dpa-lite"], ["--save-map", "--ray"]):
+        r = runner.invoke(app, route([str(tmp_path / "p.png"), *args]))
+        assert r.exit_code == 2 and "--save-map" in r.output, args
+    assert not (tmp_path / "p_deblurred.png").exists()
+
+
+def test_the_defocus_map_is_read_where_the_photo_has_detail() -> None:
+    """Over a flat sky the learned map guesses 2-3 px; read there, a sharp photo that was mostly sky
+    went to SVBR-Net. ``features`` reads the map where the photo has detail, and a photo with none
+    (a flat field) gets no verdict but "other"."""
+    from deblurcli.deconv.estimate import KernelEstimate
+    from deblurcli.route import features
+    from deblurcli.synth.data import dead_leaves
+
+    h, w = 200, 300
+    rgb = np.empty((h, w, 3), np.float32)
+    rgb[:150] = np.linspace(0.6, 0.8, 150)[:, None, None]  # a smooth sky over three quarters
+    rgb[150:] = np.clip(dead_leaves(np.random.default_rng(0), w, n=400), 0, 1)[:50]
+    radius = np.full((h, w), 2.6, np.float32)
+    radius[150:] = 0.5  # what the map says: sharp where there is detail, a guess over the sky
+    est = KernelEstimate(np.eye(1, dtype=np.float32), 0.3, 1.0)
+    assert diagnose(features(est, radius)).verdict == "defocus"  # the whole map's median: the sky's guess
+    f = features(est, radius, rgb)
+    assert f.map_median == pytest.approx(0.5, abs=0.05) and diagnose(f).verdict == "sharp"
+    flat = np.full((h, w, 3), 0.02, np.float32)
+    d = diagnose(features(est, radius, flat))
+    assert (d.verdict, d.route) == ("other", "blind") and "too little detail" in d.reason

@@ -33,6 +33,7 @@ def bench(
     adapt_steps: Annotated[int, typer.Option(min=1, help="--calibration with --adapt-images: fine-tuning steps.")] = 1000,
     chart: Annotated[bool, typer.Option(help="--calibration: calibrate each module with a chart (`deblur chart`) instead of a photo.")] = False,
     count: Annotated[int, typer.Option(help="Images per set for the quality tables.")] = 12,
+    routes: Annotated[bool, typer.Option(help="Time `--method auto` step by step: the diagnosis, each route, each route end to end against the blind net (default size 4000x3000).")] = False,
     debug: Debug = False,
 ) -> None:
     """Time the models on this machine (median of --runs after --warmup, synchronised), or measure
@@ -47,6 +48,11 @@ def bench(
 
         run_quality(model or [], images, val, calibration, defocus, quality, count, device, json_file, adapt_images, adapt_steps,
                     chart, as_json)
+        return
+    if routes:
+        from .bench_timing import run_route_timing
+
+        run_route_timing([parse_size(s) for s in (size or ["4000x3000"])], device, runs, json_file, as_json)
         return
     from .bench_timing import run_timing
 

@@ -110,9 +110,14 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         from ..defocusing.estimate import load_learned_estimator
 
         learned = load_learned_estimator(reg) if "blurmap" in reg.defaults else None
-        items = ev.degraded_sets(imgs, ("defocus",), seed=2025)["defocus"]
+        sets = ev.defocus_twins(imgs, seed=2025)
+        from ..api import load
+        from ..io.images import Photo
+
+        routed = load(method="auto", device=device)
         with console.status("defocus …"):
-            table, maes = ev.defocus(ms[svbr_e.id][0], (blind_e.id, ms[blind_e.id][0]), items, cfg, learned)  # type: ignore[arg-type]
+            table, maes = ev.defocus(ms[svbr_e.id][0], (blind_e.id, ms[blind_e.id][0]), sets, cfg, learned,  # type: ignore[arg-type]
+                                     lambda rgb: routed.restore_photo(Photo(rgb)))
         err = ", ".join(f"{k} {v:.2f} px" for k, v in maes.items())
         report["defocus"] = _print(table, f"defocus ({svbr_e.id}); estimators' mean |radius error|: {err}")
         report["defocus_estimator_mae_px"] = maes

@@ -72,3 +72,73 @@ def run_timing(ids: list[str], sizes: list[tuple[int, int]], device: str, precis
     emit_json({"machine": box | {"device": str(dev)}, "cuda_graph": bool(graphs), "matmul_peak_gflops": peaks,
                "results": [r.as_dict() for r in results]}, as_json, json_file)
 
+
+
+def _median_s(fn, runs: int):  # type: ignore[no-untyped-def]
+    """The median wall time of ``runs`` calls of ``fn`` and the last call's result."""
+    import statistics
+    import time
+
+    times, out = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def run_route_timing(sizes: list[tuple[int, int]], device: str, runs: int, json_file: Path | None, as_json: bool) -> None:
+    """`deblur bench --routes`: what `--method auto` costs on a photo of each size, step by step: the
+    diagnosis (the defocus map and the shake-kernel estimate), each route's restoration, and each route
+    end to end against the blind net. The photo is a procedural scene shaken by a 15 px line, so every
+    route does its full work (each route is timed on it, whatever the diagnosis)."""
+    import numpy as np
+
+    from ..api import as_photo, load
+    from ..deconv.estimate import estimate
+    from ..route import diagnose, features
+    from ..synth.degrade import convolve
+    from ..synth.kernels import line_kernel
+    from ..synth.scenes import scene
+
+    auto = load(method="auto", device=device)
+    rows: list[dict[str, object]] = []
+    with console.status("timing the routes …") as status:
+        small = np.clip(convolve(scene(1, 256, 256), line_kernel(15, 0.5)), 0, 1).astype(np.float32)
+        auto.restore_photo(as_photo(small)[0])  # warm-up: every network's first call, at a small size
+        for w, h in sizes:
+            rgb = np.clip(convolve(scene(0, h, w), line_kernel(15, 0.5)), 0, 1).astype(np.float32)
+            photo = as_photo(rgb)[0]
+            status.update(f"{w}x{h}: diagnosis")
+            t_map, radius = _median_s(lambda: auto.defocuser.estimate(rgb), runs)
+            t_est, est = _median_s(lambda: estimate(rgb, auto.deconvolver.est_cfg), runs)
+            t_rule, diag = _median_s(lambda: diagnose(features(est, radius, rgb), auto.route_cfg), runs)
+            status.update(f"{w}x{h}: routes")
+            t_blind, _ = _median_s(lambda: auto.runner.restore(rgb, None), runs)
+            t_kernel, kr = _median_s(lambda: auto.deconvolver.restore(rgb, None, estimated=est), runs)
+            t_defocus, _ = _median_s(lambda: auto.defocuser.restore_photo(photo, radius), runs)
+            status.update(f"{w}x{h}: --method auto end to end")
+            t_auto, _ = _median_s(lambda: auto.restore_photo(as_photo(rgb)[0]), runs)
+            t_diag = t_map + t_est + t_rule
+            rows.append({"size": f"{w}x{h}", "diagnosis": diag.line(), "map_s": t_map, "kernel_estimate_s": t_est,
+                         "rule_s": t_rule, "diagnosis_s": t_diag, "blind_s": t_blind, "kernel_route_s": t_kernel,
+                         "kernel_route_used": kr.used, "defocus_route_s": t_defocus, "auto_s": t_auto,
+                         "end_to_end_s": {"none": t_diag, "kernel": t_diag + t_kernel, "defocus": t_diag + t_defocus,
+                                          "blind": t_diag + t_blind}})
+    box = machine()
+    dev = auto.runner.device
+    for r in rows:
+        table = Table(title=f"deblur bench --routes — {r['size']}, {box.get('cuda_device', '') if dev.type == 'cuda' else box['cpu']} "
+                            f"({dev}, {box['threads']} threads), median of {runs}; this photo: {r['diagnosis']}")
+        for col in ("step", "seconds", "× blind net"):
+            table.add_column(col, justify="left" if col == "step" else "right")
+        blind = float(r["blind_s"])  # type: ignore[arg-type]
+        steps = [("defocus map", r["map_s"]), ("shake-kernel estimate", r["kernel_estimate_s"]), ("diagnosis (both + rules)", r["diagnosis_s"]),
+                 ("blind net alone (`--method blind`)", r["blind_s"]), ("kernel route's deconvolution", r["kernel_route_s"]),
+                 ("defocus route's SVBR-Net", r["defocus_route_s"])]
+        steps += [(f"auto end to end, route {k}", v) for k, v in r["end_to_end_s"].items()]  # type: ignore[union-attr]
+        steps.append(("`--method auto` on this photo, measured", r["auto_s"]))
+        for name, s in steps:
+            table.add_row(name, f"{float(s):.2f}", f"{float(s) / blind:.2f}")  # type: ignore[arg-type]
+        console.print(table)
+    emit_json({"machine": box | {"device": str(dev)}, "runs": runs, "routes": rows}, as_json, json_file)

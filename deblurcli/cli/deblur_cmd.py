@@ -31,11 +31,12 @@ def deblur(
     model: Model = None,
     weights: WeightsPath = None,
     prior: Annotated[Path | None, typer.Option(help="A camera prior from `deblur calibrate`; its model is used unless --model says otherwise.", rich_help_panel=CAL_PANEL)] = None,
-    method: Annotated[str | None, typer.Option(help="blind (the default), auto (diagnose each photo's blur and route it: left as it is if sharp, the kernel path for one shake, SVBR-Net for defocus, else blind), kernel (estimate the shake kernel, then the non-blind net; see --kernel), or with --prior: dpa (the default there) or psf.", show_default=False, rich_help_panel=MODEL_PANEL)] = None,
+    method: Annotated[str | None, typer.Option(help="auto (the default: diagnose each photo's blur and route it: left as it is if sharp, the kernel path for one shake, SVBR-Net for defocus, else the blind net), blind (the blind net alone; the default when --model or --weights names one), kernel (estimate the shake kernel, then the non-blind net; see --kernel), or with --prior: dpa (the default there) or psf.", show_default=False, rich_help_panel=MODEL_PANEL)] = None,
     kernel: Annotated[Path | None, typer.Option(help="Deblur with this kernel (.npy or grey PNG, in the photo's upright orientation): implies --method kernel, with the non-blind net for given kernels (hqs-large; --model chooses another).", rich_help_panel=KERNEL_PANEL)] = None,
     kernel_size: Annotated[int, typer.Option(help="--method kernel: the largest kernel side looked for, 7-75 px.", rich_help_panel=KERNEL_PANEL)] = 75,
     noise: Annotated[float | None, typer.Option(help="--method kernel: the photo's noise σ (0-0.5; 0.01 = 2.55/255). Default: measured per photo.", show_default=False, rich_help_panel=KERNEL_PANEL)] = None,
-    save_kernel: Annotated[bool, flag("--save-kernel", help="--method kernel: also write <output>_kernel.png (the blur trace) and _kernel.npy.", panel=KERNEL_PANEL)] = False,
+    save_kernel: Annotated[bool, flag("--save-kernel", help="--method auto or kernel: also write <output>_kernel.png (the blur trace) and _kernel.npy for a photo deconvolved by a kernel.", panel=KERNEL_PANEL)] = False,
+    save_map: Annotated[bool, flag("--save-map", help="--method auto: also write <output>_blurmap.png (16-bit, radius × 1000) and a colour preview for a photo restored as defocused.", panel=KERNEL_PANEL)] = False,
     psf_step: Annotated[bool | None, typer.Option("--psf-step/--no-psf-step", metavar="", help="With --prior: end with one deconvolution by the PSF field. Default: on unless the prior holds adapted weights.", show_default=False, rich_help_panel=CAL_PANEL)] = None,
     allow_aspect_mismatch: Annotated[bool, flag("--allow-aspect-mismatch", help="Use --prior on a photo of another aspect ratio (stretches the prior).", panel=CAL_PANEL)] = False,
     strength: Strength = 1.0,
@@ -56,9 +57,11 @@ def deblur(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Deblur photos with the blind distortion-prior net (default: `dpa-lite`, trained on the widest
-    blur; `--model dpa-compact` is the full-resolution pair, in 2–3× the time). Outputs go beside the inputs as
-    <name>_deblurred.<ext> unless -o says otherwise; inputs are never overwritten.
+    """Deblur photos. Each photo's blur is diagnosed and routed (--method auto): a sharp photo is left as
+    it is, one camera shake goes to the kernel path, defocus to SVBR-Net with an estimated blur map,
+    anything else to the blind distortion-prior net (`dpa-lite`); each photo's line says what was found
+    and where it went. Outputs go beside the inputs as <name>_deblurred.<ext> unless -o says otherwise;
+    inputs are never overwritten.
 
     [bold]Examples[/bold]
 
@@ -68,7 +71,9 @@ def deblur(
 
     deblur "*.png" --strength 0.7 --compare
 
-    deblur photo.jpg --method kernel --save-kernel
+    deblur photo.jpg --save-kernel
+
+    deblur photo.jpg --method blind --model dpa-compact
 
     deblur photo.jpg --kernel shake.npy
 
@@ -79,11 +84,15 @@ def deblur(
     setup_logging(debug)
     from ..api import resolve_method
 
-    if resolve_method(method, prior, kernel) not in ("kernel", "auto") and save_kernel:  # checked before any decode
+    if resolve_method(method, prior, kernel, model if weights is None else weights) not in ("kernel", "auto") and save_kernel:  # checked before any decode
         raise UsageError("--save-kernel needs --method kernel or auto")
+    if save_map and resolve_method(method, prior, kernel, model if weights is None else weights) != "auto":
+        raise UsageError("--save-map needs --method auto", "or use `deblur defocus --save-map`")
+    if save_map and (ray or ray_address is not None or ray_workers is not None):
+        raise UsageError("--save-map is not available with --ray", "run without --ray, or use `deblur defocus --save-map`")
     check_batch_options(overwrite, skip_existing, format, suffix)
     opts = BatchOptions(overwrite, skip_existing, max_megapixels, quality, strength, compare, strip_metadata,
-                        ("kernel",) if save_kernel else ())
+                        ("kernel",) * save_kernel + ("blurmap",) * save_map)
     load_args = dict(model=model, weights=weights, prior=prior, method=method, psf_step=psf_step,
                      allow_aspect_mismatch=allow_aspect_mismatch, device=device, precision=precision, tile=tile,
                      overlap=overlap, batch=batch, cuda_graph=cuda_graph, tone_guard=tone_guard,
@@ -95,11 +104,11 @@ def deblur(
                           ray_address, ray_workers, save_kernel, quiet, as_json)
     check_local(inputs, output)
     with stdio(inputs, output, format, as_json, opts.sides) as (inputs, output):
-        _run(inputs, output, recursive, suffix, format, opts, quiet, as_json, load_args, save_kernel)
+        _run(inputs, output, recursive, suffix, format, opts, quiet, as_json, load_args, save_kernel, save_map)
 
 
 def _run(inputs: list[str], output: str | Path | None, recursive: bool, suffix: str, format: str, opts: BatchOptions,  # noqa: A002
-         quiet: bool, as_json: bool, load_args: dict, save_kernel: bool = False) -> None:
+         quiet: bool, as_json: bool, load_args: dict, save_kernel: bool = False, save_map: bool = False) -> None:
     out_path = Path(output) if output is not None else None
     jobs = plan_jobs(inputs, NamingOptions(out_path, suffix, format, recursive), opts.sides,  # type: ignore[arg-type]
                      (load_args["kernel"], load_args["prior"]))
@@ -117,4 +126,4 @@ def _run(inputs: list[str], output: str | Path | None, recursive: bool, suffix: 
         reader.close()
         raise
 
-    run_photos(jobs, restorer.batch_process(save_kernel), opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))
+    run_photos(jobs, restorer.batch_process(save_kernel, save_map), opts, quiet, as_json, "deblur", reader, provenance(restorer.runner, restorer.entry))

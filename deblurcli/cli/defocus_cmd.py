@@ -34,6 +34,7 @@ def defocus(
     blur_map: Annotated[Path | None, typer.Option(help="Per-pixel disk radius: 16-bit PNG/TIFF (radius × 1000) or .npy (px), photo-sized, upright.")] = None,
     save_map: Annotated[bool, typer.Option(help="Also write <output>_blurmap.png (16-bit, radius × 1000) and a colour preview with a legend.")] = False,
     estimator: Annotated[str, typer.Option(help="Blur-map estimator: learned (a small CNN trained on synthetic defocus; weights.toml's blurmap default) or edge (Zhuo & Sim gradient ratio + edge-aware propagation).")] = DEFAULT_ESTIMATOR,
+    space: Annotated[str, typer.Option(help="Where the blur acts: linear (on linear light, as a lens blurs: a camera's own defocus) or srgb (on the sRGB values: blur added to a processed image, as in much published test data).")] = "linear",
     model: Model = None,
     weights: WeightsPath = None,
     strength: Strength = 1.0,
@@ -54,6 +55,10 @@ def defocus(
     """Remove defocus blur: estimate how out of focus every pixel is (or take --blur-map), then run
     SVBR-Net with that map. Radii are in pixels of the photo (the network was trained on 0.5–6 px)."""
     setup_logging(debug)
+    from ..api import SPACES
+
+    if space not in SPACES:
+        raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
     if estimator not in ESTIMATORS:
         raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
     check_batch_options(overwrite, skip_existing, format, suffix)
@@ -72,7 +77,7 @@ def defocus(
         notes: list[str] = []
         d = load_defocus(model, weights=weights, estimator="edge" if blur_map is not None else estimator, device=device,
                          precision=precision, tile=tile, overlap=overlap, batch=batch, cuda_graph=cuda_graph, notes=notes,
-                         tone_guard=tone_guard)
+                         tone_guard=tone_guard, space=space)
         resume_gc()  # start-up is over (cli.main.run paused it)
         for n in notes:
             console.print(f"[yellow]warning[/] {escape(n)}")

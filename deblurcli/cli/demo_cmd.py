@@ -13,25 +13,25 @@ from ..errors import OutputExistsError, UsageError
 from ..plan import Plan
 from ..io.images import Photo, write_photo
 from .common import Debug, Model, console, guarded, setup_logging
-from .photos import make_runner
 
 
 @guarded
 def demo(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the demo images.")] = Path("deblur-demo"),
     model: Model = None,
+    method: Annotated[str | None, typer.Option(help="As `deblur --method` (default: what `deblur` does: diagnose the blur and route it).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Scene and blur seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace earlier demo images.")] = False,
     debug: Debug = False,
 ) -> None:
     """Make a procedural scene (shapes, text, texture), blur it with a known camera-shake kernel, restore
-    it with the default model and report PSNR/SSIM before and after. Needs no network and no files."""
+    it as `deblur` would (the diagnosis and route printed) and, for comparison, with the blind net alone;
+    report PSNR/SSIM against the sharp scene. Needs no network and no files."""
     setup_logging(debug)
     import torch
 
     from ..batch import side_by_side
     from ..metrics import psnr, ssim
-    from ..models.loader import load_model
     from ..synth.degrade import degrade
     from ..synth.scenes import scene
 
@@ -47,13 +47,26 @@ def demo(
     rng = np.random.default_rng(seed)
     d = degrade(sharp, rng, "motion")
     blurred = np.clip(d.blurred, 0, 1)
-    net, entry = load_model(model, "deblur")
-    with console.status(f"restoring with {entry.id} …"):
-        restored = make_runner(net, "auto", "auto", "auto", None, 1).restore(blurred)
+    from ..api import as_photo, load, resolve_method
+
+    chosen = resolve_method(method, model=model)
+    rows = [("blurred input", blurred)]
+    blind = load(model, method="blind")
+    if chosen not in ("blind", "dpa"):  # the default routes the photo; the blind net's result beside it
+        r = load(model, method=chosen)
+        with console.status(f"restoring ({chosen}) …"):
+            restored = r.restore_photo(as_photo(blurred)[0])
+        diag = getattr(r, "diagnosis", None)
+        rows.append((f"restored, --method {chosen}" + (f": {diag.line()}" if diag is not None else ""), restored))
+    with console.status(f"restoring with {blind.model_id} …"):
+        blind_rgb = blind.restore_photo(as_photo(blurred)[0])
+    rows.append((f"blind net alone ({blind.model_id})", blind_rgb))
+    if chosen in ("blind", "dpa"):
+        restored = blind_rgb
+    entry = blind.entry
     to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None]  # noqa: E731
     b = 16  # ignore the border, where reflect-padded blur is not a camera's blur
     crop = lambda a: to_t(a)[..., b:-b, b:-b]  # noqa: E731
-    rows = [("blurred input", blurred), (f"restored ({entry.id})", restored)]
     t = Table(title=f"demo: {sharp.shape[1]}×{sharp.shape[0]} scene, camera-shake kernel {d.kernel.shape[0]} px")
     t.add_column("image")
     t.add_column("PSNR dB", justify="right")
