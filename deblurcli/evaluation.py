@@ -266,9 +266,8 @@ def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, sets: dict[str
                 est = fn(b)
                 maes[k].append(float(np.abs(est - rmap).mean()))
                 add(f"SVBR-Net, {k} estimated map", runner.restore(b, BlurMap(est)), it)
-                if not lin:
-                    g = to_gamma(b)
-                    add(f"SVBR-Net, {k} estimated map, told the space", to_linear(runner.restore(g, BlurMap(fn(g)))), it)
+                if not lin:  # the map read from the values as they are, as ``api.Defocuser`` reads it
+                    add(f"SVBR-Net, {k} estimated map, told the space", to_linear(runner.restore(to_gamma(b), BlurMap(est))), it)
             if brunner is not None and blind:
                 add(f"{blind[0]} (blind)", brunner.restore(b), it)
             if auto is not None:

@@ -45,9 +45,11 @@ class Features:
 
 @dataclass(frozen=True)
 class RouteConfig:
-    # Below this median radius of the defocus map a photo without a confident kernel is sharp: already-
-    # sharp photos give 0.50 px, blurred ones 0.9-4.6 px (docs/logs/kernel_eval_mix*_items.jsonl).
-    sharp_map_px: float = 1.0
+    # Below this median radius of the defocus map (read where the photo has detail) a photo without a
+    # confident kernel is sharp. On BSDS500-test photos (the training mix) already-sharp photos gave
+    # 0.50-0.503 px (the estimator's floor), blurred ones without a confident kernel 0.70 px and more
+    # (docs/logs/kernel_eval_mix_train6.txt); it was 1.0, set on the whole map's median.
+    sharp_map_px: float = 0.6
     # A kernel only this confident does not outweigh a map that says sharp: an already-sharp training
     # photo passed as a shake at 0.715 and the kernel path took it from 39.9 to 23.6 dB; the foreign
     # shakes on a sharp-looking map had 0.94 (docs/logs/kernel_eval_mix_train_items.jsonl).
@@ -114,26 +116,32 @@ def detail(rgb: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy) > DETAIL_GRADIENT
 
 
-def features(estimate: object, radius_map: np.ndarray, rgb: np.ndarray | None = None) -> Features:
-    """``Features`` of a ``deconv.estimate.KernelEstimate`` and a defocus map (px); with the photo
-    ``rgb``, the map is read where the photo has detail (``detail``), and a photo with almost none fails."""
+def map_median(radius_map: np.ndarray, rgb: np.ndarray | None = None) -> tuple[float, bool]:
+    """The defocus map's median radius (px) where the photo ``rgb`` has detail (``detail``; the whole
+    map without ``rgb``), and whether the photo has enough detail to read blur from at all (else the
+    whole map's median)."""
     import cv2
 
+    if rgb is None:
+        return float(np.median(radius_map)), True
+    mask = detail(rgb)
+    if mask.mean() < MIN_DETAIL:
+        return float(np.median(radius_map)), False
+    small = cv2.resize(np.asarray(radius_map, np.float32), (mask.shape[1], mask.shape[0]), interpolation=cv2.INTER_AREA)
+    return float(np.median(small[mask])), True
+
+
+def features(estimate: object, radius_map: np.ndarray, rgb: np.ndarray | None = None) -> Features:
+    """``Features`` of a ``deconv.estimate.KernelEstimate`` and a defocus map (px); with the photo
+    ``rgb``, the map is read where the photo has detail (``map_median``), and a photo with almost none fails."""
     from .synth.kernels import second_moments
 
     k = estimate.kernel  # type: ignore[attr-defined]
     m = second_moments(k)
-    failed = estimate.failed  # type: ignore[attr-defined]
-    values = radius_map
-    if rgb is not None:
-        mask = detail(rgb)
-        if mask.mean() < MIN_DETAIL:
-            failed = failed or "the photo has too little detail to read its blur from"
-        else:
-            small = cv2.resize(np.asarray(radius_map, np.float32), (mask.shape[1], mask.shape[0]), interpolation=cv2.INTER_AREA)
-            values = small[mask]
+    median, enough = map_median(radius_map, rgb)
+    failed = estimate.failed or ("" if enough else "the photo has too little detail to read its blur from")  # type: ignore[attr-defined]
     return Features(failed, float(estimate.confidence), bool(estimate.is_shake), bool(estimate.ok),  # type: ignore[attr-defined]
-                    float(np.sqrt(m[0] + m[1])), float(np.median(values)), disk_similarity(k))
+                    float(np.sqrt(m[0] + m[1])), median, disk_similarity(k))
 
 
 def unsure_on_sharp(confidence: float, map_median: float, cfg: RouteConfig = RouteConfig()) -> bool:
@@ -157,4 +165,4 @@ def diagnose(f: Features, cfg: RouteConfig = RouteConfig()) -> Diagnosis:
     return Diagnosis("varying", 1.0 - f.confidence, f"the photo's regions disagree on the kernel (agreement {f.confidence:.2f})")
 
 
-__all__ = ["Diagnosis", "Features", "ROUTES", "RouteConfig", "diagnose", "features", "unsure_on_sharp"]
+__all__ = ["Diagnosis", "Features", "ROUTES", "RouteConfig", "detail", "diagnose", "features", "map_median", "unsure_on_sharp"]

@@ -117,10 +117,11 @@ def main() -> None:
     blind = Runner(blind_net, RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA, edge_pad=16))
     est_cfg = EstimateConfig()
     from deblurcli.defocusing.estimate import estimate_radius_learned, load_learned_estimator
+    from deblurcli.route import map_median
 
     map_net = load_learned_estimator()  # as `deblur --method kernel` runs: a sharp-looking photo keeps an unsure kernel off
     dec = KernelDeconvolver(UnrolledRunner(net, cfg), lambda rgb, p: blind.restore(rgb, progress=p), est_cfg,
-                            sharpness=lambda rgb: float(np.median(estimate_radius_learned(rgb, map_net))))
+                            sharpness=lambda rgb: map_median(estimate_radius_learned(rgb, map_net), rgb)[0])
     rows: dict[str, dict[str, list]] = {}
     extra: dict[str, dict[str, float | None]] = {}
     if a.routes:

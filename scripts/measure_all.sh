@@ -21,8 +21,10 @@ for i in 1 2 3 4 5; do python scripts/memory_24mp.py --size 4000x3000; done | te
 python scripts/kernel_eval.py --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --out docs/logs/kernel_eval.txt
 python scripts/kernel_eval.py --cached --forced --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --items docs/logs/kernel_eval_items.jsonl --out docs/logs/kernel_eval_forced.txt
 python scripts/kernel_eval.py --sets foreign-all14 --no-estimate --out docs/logs/kernel_eval_true.txt
-# --method auto against each forced route, per photo (a subset: 4 photos per kernel)
-python scripts/kernel_eval.py --routes --count 4 --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large sharp --items docs/logs/kernel_eval_routes_items.jsonl --out docs/logs/kernel_eval_routes.txt
+# the default (--method auto) against each forced route, per photo: the foreign sets, then the labelled mix
+python scripts/kernel_eval.py --routes --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large sharp --items docs/logs/kernel_eval_routes12_items.jsonl --out docs/logs/kernel_eval_routes12.txt
+python scripts/kernel_eval.py --routes --sets mix-val --count 10 --items docs/logs/kernel_eval_mix10_items.jsonl --out docs/logs/kernel_eval_mix10.txt
+deblur bench --routes --runs 1 --json-file docs/logs/bench_routes_12mp.json 2>&1 | tee docs/logs/bench_routes_12mp.txt
 deblur bench --calibration --val --count 24 --json-file docs/logs/calibration_hqs.json 2>&1 | tee docs/logs/calibration_hqs.txt
 # The slowest (~13 min): MEASURE_SLOW=0 keeps their previous outputs.
 if [ "${MEASURE_SLOW:-1}" = 1 ]; then

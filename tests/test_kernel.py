@@ -410,3 +410,13 @@ def test_an_unsure_kernel_is_not_used_on_a_photo_the_defocus_map_calls_sharp(map
     r = dec.restore(photo, None, None, notes, estimated=est)
     assert r.used == used and bool(blind_calls) == (used == "blind")
     assert any("looks sharp" in n for n in notes) == (used == "blind")
+
+
+def test_the_kernel_looked_for_is_never_wider_than_the_net_takes(tiny_registry: Path) -> None:
+    """A deconvolver with a 15 px canvas (the tiny test net) and the default --kernel-size 75: the
+    estimate is bounded to 15 px, or every photo with a wider estimate would fail at the net."""
+    import deblurcli
+
+    for method in ("kernel", "auto"):
+        r = deblurcli.load(method=method, device="cpu")
+        assert r.deconvolver.est_cfg.kernel_size == 15, method  # type: ignore[attr-defined]
