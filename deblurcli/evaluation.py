@@ -49,6 +49,7 @@ class Table:
 
     rows: dict[str, dict[str, tuple[float, float]]]
     levels: dict[str, dict[str, float]] = field(default_factory=dict)
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)  # set → route → photos the default sent there
 
     def add(self, method: str, set_name: str, values: list[tuple[float, ...]]) -> None:
         a = np.array(values)
@@ -88,11 +89,15 @@ def frame_items(n: int, size: int = 256) -> list[dict]:
 NO_HARM = "sharp vs input"  # already-sharp photos: PSNR of the output against the input itself (bar: ≥ 38 dB)
 
 
+ROUTED = "deblur (the default: diagnosed and routed)"
+
+
 def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]], run_cfg: RunConfig,
-            progress: Callable[[str], None] | None = None) -> Table:
+            progress: Callable[[str], None] | None = None, routed: object | None = None) -> Table:
     """Blind models over every set (SVBR-Net gets the true radius map on the defocus set only). On the
     ``sharp`` set, each method is also scored against its own input (``NO_HARM``): how much it changes
-    a photo that needed nothing."""
+    a photo that needed nothing. ``routed``: an ``api.AutoRestorer``, the default command, scored as
+    ``ROUTED`` with the routes it took per set (``Table.routes``)."""
     table = Table({})
 
     def add(method: str, name: str, items: list[dict], outs: list[np.ndarray]) -> None:
@@ -122,6 +127,19 @@ def quality(models: dict[str, tuple[nn.Module, str]], sets: dict[str, list[dict]
                 continue
             outs = [runner.restore(it["blur"], BlurMap(it["radius"]) if map_fed else None) for it in items]
             add(mid + (" (true map)" if map_fed else ""), name, items, outs)
+    if routed is not None:
+        from .io.images import Photo
+
+        for name, items in sets.items():
+            if progress:
+                progress(f"the default on {name}")
+            outs = []
+            for it in items:
+                outs.append(routed.restore_photo(Photo(it["blur"])))  # type: ignore[attr-defined]
+                route = routed.diagnosis.route  # type: ignore[attr-defined]
+                table.routes.setdefault(name, {}).setdefault(route, 0)
+                table.routes[name][route] += 1
+            add(ROUTED, name, items, outs)
     return table
 
 

@@ -184,6 +184,13 @@ def test_bench_quality_on_procedural_scenes(tiny_registry: Path, tmp_path: Path)
     # has no such score, and unsharp masking visibly changes a photo.
     assert "sharp vs input" not in q["blurry input"] and "sharp vs input" in q["tiny-lcnet"]
     assert 20 < q["unsharp mask"]["sharp vs input"]["psnr"] < 60
+    # the default command is scored beside the models, with the routes it took on each set
+    from deblurcli.evaluation import ROUTED
+
+    routes = json.loads(out.read_text())["routes"]
+    assert set(q[ROUTED]) >= {"motion", "lens", "defocus", "sharp"} and set(routes) == {"motion", "lens", "defocus", "sharp"}
+    assert all(sum(c.values()) == 2 and set(c) <= {"none", "kernel", "defocus", "blind"} for c in routes.values())
+    assert "routes the default took" in r.output
 
 
 def test_weights_option_loads_a_users_own_file(tiny_registry: Path, tmp_path: Path) -> None:

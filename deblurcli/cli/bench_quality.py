@@ -86,9 +86,15 @@ def run_quality(ids: list[str], folder: Path | None, val: bool, calibration: boo
         if val:  # real blur needs the data root's 240 fps clip; the foreign sets lead the table
             sets["frames"] = ev.frame_items(len(imgs))
             sets = ev.foreign_sets(FOREIGN_PER_KERNEL) | sets
+        from ..api import load
+
+        routed = load(method="auto", device=device)  # the default command, beside the models
         with console.status("measuring …") as st:
-            table = ev.quality(models, sets, cfg, lambda s: st.update(s))  # type: ignore[arg-type]
+            table = ev.quality(models, sets, cfg, lambda s: st.update(s), routed)  # type: ignore[arg-type]
         report["quality"] = _print(table, f"quality on {report['images']} ({len(imgs)} images per set)")
+        report["routes"] = table.routes
+        console.print("routes the default took: " + "; ".join(
+            f"{name} " + ", ".join(f"{n} {r}" for r, n in sorted(c.items(), key=lambda x: -x[1])) for name, c in table.routes.items()))
     if calibration:
         entry = reg.get(ids[0]) if ids and ids != ["all"] else reg.default_for("calibrate")
         model = registered([entry.id])[entry.id][0]
