@@ -313,10 +313,9 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
         blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
     if k is None and sharp_check:  # --method auto's diagnosis applies the same rule (route.unsure_on_sharp) itself
         from .defocusing.estimate import estimate_radius_learned, load_learned_estimator
-
-        est_net = load_learned_estimator().to(runner.device)  # and the defocus map, to tell a sharp photo
         from .route import map_median
 
+        est_net = load_learned_estimator().to(runner.device)  # and the defocus map, to tell a sharp photo
         sharpness = lambda rgb: map_median(estimate_radius_learned(rgb, est_net), rgb)[0]  # noqa: E731
     # never look for a kernel wider than the net takes (a checkpoint with a smaller canvas than 75 px)
     est_cfg = EstimateConfig(kernel_size=min(kernel_size, net.cfg.canvas) | 1)
@@ -382,8 +381,9 @@ def load(model: str | None = None, *, weights: str | Path | None = None, prior: 
 def restore(image: ImageLike, *, model: str | None = None, strength: float = 1.0, device: str = "auto",
             prior: str | Path | None = None, method: str | None = None, kernel: Any = None) -> Any:
     """Deblur one image (a path, PIL image or numpy array); the result comes back in the same kind.
-    ``method``: blind (default), auto (diagnose the blur and route the photo), kernel (estimate the
-    shake kernel, or use ``kernel``), or with a ``prior`` dpa / psf. For many images, ``load`` once and call ``Restorer.restore``."""
+    ``method``: auto (the default: diagnose the blur and route the photo), blind (the default when
+    ``model`` names a network), kernel (estimate the shake kernel, or use ``kernel``), or with a
+    ``prior`` dpa / psf. For many images, ``load`` once and call ``Restorer.restore``."""
     return load(model, prior=prior, method=method, device=device, kernel=kernel).restore(image, strength=strength)
 
 
@@ -392,9 +392,9 @@ class Defocuser:
     and ``defocus`` both run through it."""
 
     def __init__(self, runner: "Runner", entry: Any, estimate: Callable[[np.ndarray], np.ndarray], space: str = "linear") -> None:
-        if space not in SPACES:
-            raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
-        self.runner, self.entry, self.estimate, self.space = runner, entry, estimate, space
+        from .calibration.psf import check_space
+
+        self.runner, self.entry, self.estimate, self.space = runner, entry, estimate, check_space(space)
 
     def restore_photo(self, photo: Photo, radius: np.ndarray | None = None, progress: Progress | None = None) -> np.ndarray:
         """The restored RGB of an upright ``Photo`` with the blur map ``radius`` (px; estimated when
@@ -404,22 +404,17 @@ class Defocuser:
         values taken as linear light) and its result is decoded back. The map is estimated on the
         values as they are: so read, its error was 0.47 px on such blur, against 0.81 px on the values
         encoded once more (docs/experiments.md, "Defocus in either space")."""
+        from .calibration.psf import restore_in_space
         from .defocusing.mapfile import to_trained_range
         from .engine.runner import BlurMap
-        from .synth.degrade import to_gamma, to_linear
 
         rgb = photo.rgb()
-        seen = to_gamma(rgb) if self.space == "srgb" else rgb
         if radius is None:
             radius = self.estimate(rgb)
         elif radius.shape != photo.pixels.shape[:2]:
             raise InputError(f"blur map of shape {radius.shape} for an image of {photo.pixels.shape[:2]}")
-        out = self.runner.restore(seen, BlurMap(to_trained_range(np.asarray(radius, np.float32), photo.warnings)), progress=progress)
-        return to_linear(out) if self.space == "srgb" else out
-
-
-# Where a blur acts: "linear" (on linear light, as a lens blurs) or "srgb" (on the sRGB values)
-SPACES = ("linear", "srgb")
+        cond = BlurMap(to_trained_range(np.asarray(radius, np.float32), photo.warnings))
+        return restore_in_space(lambda x: self.runner.restore(x, cond, progress=progress), rgb, self.space)
 
 
 def load_defocus(model: str | None = None, *, weights: str | Path | None = None, estimator: str = "learned",
@@ -429,6 +424,7 @@ def load_defocus(model: str | None = None, *, weights: str | Path | None = None,
     """A ``Defocuser``: the defocus checkpoint (``model`` or ``weights``) and the ``estimator`` ("learned"
     or "edge") of the blur maps it is given none of; ``tone_guard`` as in ``load``; ``space``: where the
     blur acts, "linear" (a lens) or "srgb" (blur applied to the sRGB values)."""
+    from .calibration.psf import check_space
     from .engine.tone import DEFAULT_SIGMA
     from .defocusing.estimate import estimate_radius, estimate_radius_learned, load_learned_estimator
     from .engine.setup import make_runner
@@ -436,8 +432,7 @@ def load_defocus(model: str | None = None, *, weights: str | Path | None = None,
 
     if estimator not in ("learned", "edge"):
         raise UsageError(f"estimator {estimator!r}: expected learned or edge")
-    if space not in SPACES:
-        raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
+    check_space(space)  # before any model loads
     net, entry = load_model(model, "defocus", Path(weights) if weights else None)  # refuses nets without a map input
     runner = make_runner(net, device, precision, tile, overlap, batch, cuda_graph, notes,
                          DEFAULT_SIGMA if tone_guard is None else tone_guard)

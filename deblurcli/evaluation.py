@@ -22,7 +22,7 @@ from .engine.kernel import KernelField
 from .engine.unrolled import UnrolledRunner
 from .metrics import aligned_scores, scores
 from .synth import foreign, kernels
-from .synth.degrade import LensField, degrade, sensor, to_gamma, to_linear
+from .synth.degrade import LensField, degrade, sensor
 
 if TYPE_CHECKING:
     from .calibration.adapt import AdaptConfig
@@ -257,6 +257,7 @@ def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, sets: dict[str
     (``api.Defocuser``'s ``space="srgb"``), the blind default model, ``auto`` (`deblur` as it runs by
     default: the photo diagnosed and routed), the input; and each estimator's mean |radius error| (px)
     over both sets."""
+    from .calibration.psf import restore_in_space
     from .classical import defocus_deconvolve
     from .defocusing.estimate import estimate_radius, estimate_radius_learned
 
@@ -278,18 +279,19 @@ def defocus(svbr: nn.Module, blind: tuple[str, nn.Module] | None, sets: dict[str
             add("blurry input", b, it)
             add("Tikhonov (‖∇x‖²), true map, in the blur's space", defocus_deconvolve(b, rmap, linear=lin), it)
             add("SVBR-Net, true map", runner.restore(b, BlurMap(rmap)), it)
-            if not lin:  # told the space: the sRGB values taken as linear light (``api.Defocuser``)
-                add("SVBR-Net, true map, told the space", to_linear(runner.restore(to_gamma(b), BlurMap(rmap))), it)
+            if not lin:  # told the space, as ``api.Defocuser`` runs with space "srgb"
+                add("SVBR-Net, true map, told the space", restore_in_space(lambda x: runner.restore(x, BlurMap(rmap)), b, "srgb"), it)
             for k, fn in estimators.items():
                 est = fn(b)
                 maes[k].append(float(np.abs(est - rmap).mean()))
                 add(f"SVBR-Net, {k} estimated map", runner.restore(b, BlurMap(est)), it)
                 if not lin:  # the map read from the values as they are, as ``api.Defocuser`` reads it
-                    add(f"SVBR-Net, {k} estimated map, told the space", to_linear(runner.restore(to_gamma(b), BlurMap(est))), it)
+                    add(f"SVBR-Net, {k} estimated map, told the space",
+                        restore_in_space(lambda x: runner.restore(x, BlurMap(est)), b, "srgb"), it)
             if brunner is not None and blind:
                 add(f"{blind[0]} (blind)", brunner.restore(b), it)
             if auto is not None:
-                add("deblur (the default: diagnosed and routed)", auto(b), it)
+                add(ROUTED, auto(b), it)
         for k, v in rows.items():
             t.add(k, name, v)
     return t, {k: float(np.mean(v)) for k, v in maes.items()}

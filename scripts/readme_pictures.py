@@ -1,5 +1,5 @@
-"""The README's before/after pictures, from `../shared/data` and the default model as users run it
-(`deblurcli.load()`, tone guard on), written small to docs/img/:
+"""The README's before/after pictures, from `../shared/data` and the blind net as users run it
+(`deblurcli.load(method="blind")`, tone guard on), written small to docs/img/:
 
     python scripts/readme_pictures.py
 
@@ -76,7 +76,7 @@ def _kernel_strip(item: dict, box: tuple[int, int, int, int], dest: Path) -> Non
 
 def main() -> None:
     root = data_root()
-    r = deblurcli.load(device="cpu")
+    r = deblurcli.load(method="blind", device="cpu")
     blur, sharp = read_rgb(root / PAIRS_DIR / "blur" / "000118.jpg"), read_rgb(root / PAIRS_DIR / "sharp" / "000118.jpg")
     _strip(blur, sharp, (200, 440, 420, 740), ROOT / "docs" / "img" / "gopro.jpg", r)
     item = next(it for it in foreign.build("foreign-motion-srgb", root, count=12)[12:24][3:4])

@@ -21,6 +21,24 @@ from ..synth.degrade import LensField, to_gamma, to_linear
 SPACES = ("linear", "srgb")  # where the blur acts: on linear light (a lens), or on the sRGB values
 
 
+def check_space(space: str) -> str:
+    """``space`` if it is one of ``SPACES``, else the one-line ``UsageError`` of `--space`."""
+    if space not in SPACES:
+        from ..errors import UsageError
+
+        raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
+    return space
+
+
+def restore_in_space(restore, rgb: np.ndarray, space: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``restore`` (a core that learned blur of linear light, sRGB values in and out) on ``rgb`` whose
+    blur acted in ``space``. For "srgb" the values are encoded once more and the result decoded back:
+    blur k∗S on the sRGB values is, encoded, g(k∗g⁻¹(g(S))), the lens blur the core learned, of g(S)."""
+    if space == "linear":
+        return restore(rgb)
+    return to_linear(restore(to_gamma(rgb)))
+
+
 @dataclass(frozen=True)
 class PsfStats:
     sigma_major: float  # px, sqrt of the larger eigenvalue of the kernel's covariance

@@ -55,10 +55,9 @@ def defocus(
     """Remove defocus blur: estimate how out of focus every pixel is (or take --blur-map), then run
     SVBR-Net with that map. Radii are in pixels of the photo (the network was trained on 0.5–6 px)."""
     setup_logging(debug)
-    from ..api import SPACES
+    from ..calibration.psf import check_space
 
-    if space not in SPACES:
-        raise UsageError(f"--space {space!r}: expected {' or '.join(SPACES)}")
+    check_space(space)
     if estimator not in ESTIMATORS:
         raise UsageError(f"--estimator {estimator!r}: available: {', '.join(ESTIMATORS)}")
     check_batch_options(overwrite, skip_existing, format, suffix)

@@ -50,16 +50,17 @@ def demo(
     from ..api import as_photo, load, resolve_method
 
     chosen = resolve_method(method, model=model)
+    r = load(model, method=chosen)
     rows = [("blurred input", blurred)]
-    blind = load(model, method="blind")
     if chosen not in ("blind", "dpa"):  # the default routes the photo; the blind net's result beside it
-        r = load(model, method=chosen)
         with console.status(f"restoring ({chosen}) …"):
             restored = r.restore_photo(as_photo(blurred)[0])
         diag = getattr(r, "diagnosis", None)
         rows.append((f"restored, --method {chosen}" + (f": {diag.line()}" if diag is not None else ""), restored))
+    # auto holds the blind net already (its runner and entry); kernel does not
+    blind = r if chosen in ("auto", "blind", "dpa") else load(model, method="blind")
     with console.status(f"restoring with {blind.model_id} …"):
-        blind_rgb = blind.restore_photo(as_photo(blurred)[0])
+        blind_rgb = blind.runner.restore(blurred, None)
     rows.append((f"blind net alone ({blind.model_id})", blind_rgb))
     if chosen in ("blind", "dpa"):
         restored = blind_rgb
