@@ -5,6 +5,7 @@ its two regions' agreement and its width) and the defocus blur map (the learned 
 Verdicts and routes:
 
     shake    one confident kernel for the photo, not disk-like → the kernel path (``deconv.pipeline``)
+    slight   such a kernel, but narrow (a slight blur)            → the blind net
     sharp    no defocus in the map, and no kernel sure enough to outweigh it → the photo as it is
     defocus  a disk-like kernel, or none at all, and defocus in the map → SVBR-Net with the estimated map
     varying  blur whose regions disagree on the kernel      → the blind net
@@ -25,9 +26,10 @@ from typing import Literal
 
 import numpy as np
 
-Verdict = Literal["sharp", "shake", "defocus", "varying", "other"]
+Verdict = Literal["sharp", "shake", "slight", "defocus", "varying", "other"]
 Route = Literal["none", "kernel", "defocus", "blind"]
-ROUTES: dict[str, Route] = {"sharp": "none", "shake": "kernel", "defocus": "defocus", "varying": "blind", "other": "blind"}
+ROUTES: dict[str, Route] = {"sharp": "none", "shake": "kernel", "slight": "blind", "defocus": "defocus", "varying": "blind",
+                            "other": "blind"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,13 @@ class RouteConfig:
     # on BSDS500-test photos disks' estimates scored 0.83-0.95 (one 0.62), shakes' 0.60-0.94
     # (docs/logs/kernel_eval_mix_train4.txt).
     disk_like: float = 0.85
+    # A confident kernel narrower than this (rms radius, px at full resolution) is a slight blur, and the
+    # blind net takes it: on the 240 fps training frames (mild real blur, hands moving over a still
+    # court) every such estimate (2.7-4.6 px) cost 1-4 dB against the blind net. Over 144 training photos
+    # (those frames, whole and cropped, and BSDS500-test's mix) 4.5-5.5 px score within 0.02 dB of each
+    # other; the low end keeps the kernel path for as many shakes as it can (docs/experiments.md, "A
+    # slight blur"; docs/logs/slight_shake_sweep.txt).
+    min_shake_px: float = 4.5
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,8 @@ def diagnose(f: Features, cfg: RouteConfig = RouteConfig()) -> Diagnosis:
     if f.ok and f.map_median >= cfg.sharp_map_px and f.disk_similarity >= cfg.disk_like:
         return Diagnosis("defocus", f.disk_similarity, f"a disk-like blur ({f.radius:.1f} px), defocus {f.map_median:.1f} px")
     if f.ok and not unsure_on_sharp(f.confidence, f.map_median, cfg):
+        if f.radius < cfg.min_shake_px:
+            return Diagnosis("slight", f.confidence, f"a slight shake ({f.radius:.1f} px): too little for the kernel path")
         return Diagnosis("shake", f.confidence, f"one shake of {f.radius:.1f} px over the photo")
     if f.map_median < cfg.sharp_map_px:
         return Diagnosis("sharp", 1.0 - f.map_median / (2 * cfg.sharp_map_px), "no blur found: no confident shake, no defocus")

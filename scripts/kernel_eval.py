@@ -18,6 +18,7 @@ with the diagnosis per photo; the set ``sharp`` is CBSD68 itself with σ 0.01 no
 is scored after the best integer shift within ±10 px, with its mean-level shift (1/255).
 
     python scripts/kernel_eval.py --routes --count 4 --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large sharp
+    python scripts/kernel_eval.py --sweep-slight docs/logs/slight_*_items.jsonl
 """
 
 from __future__ import annotations
@@ -87,6 +88,44 @@ def _sharp_items(count: int) -> list[dict]:
     return out
 
 
+def _frames_items(split: str, count: int) -> list[dict]:
+    """Real mild motion blur as the ``frames`` validation set makes it (256 px crops, windows of 7, 11 or 15
+    averaged 240 fps frames at half resolution): ``frames-train`` from the clip's training frames (where
+    the kernel path's guard is chosen), ``frames-val`` from its held-out end (the bench's ``frames``);
+    ``frames-train-whole`` the training frames whole (640×360)."""
+    from deblurcli.synth.data import Frames, data_root
+
+    from deblurcli.synth.degrade import to_gamma, to_linear
+
+    fr = Frames(data_root(), split="val" if split == "frames-val" else "train")
+    rng = np.random.default_rng(4242)
+    if split != "frames-train-whole":
+        return [dict(zip(("blur", "sharp"), fr.sample(rng, 256, n=int(rng.choice([7, 11, 15]))))) for _ in range(count)]
+    out = []  # whole 640×360 frames: a photo's size, where the confidence's two regions lie apart
+    for _ in range(count):
+        n = int(rng.choice([7, 11, 15]))
+        i = int(rng.integers(0, len(fr.frames) - n + 1))
+        blur = to_gamma(np.mean([to_linear(f) for f in fr.frames[i : i + n]], axis=0))
+        out.append({"blur": blur.astype(np.float32), "sharp": fr.frames[i + n // 2]})
+    return out
+
+
+def sweep_slight(files: list[Path], thresholds: tuple[float, ...] = (0, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 7)) -> None:
+    """``--sweep-slight``: from ``--items`` files of ``--routes`` runs, the mean of `--method auto` per file
+    and over all photos had a 'shake' under each kernel radius gone to the blind net
+    (``route.RouteConfig.min_shake_px``)."""
+    rows_all = []
+    for f in files:
+        rows = [json.loads(line) for line in f.read_text().splitlines()]
+        rows_all += rows
+        print(f, len(rows), "photos,", sum(r["diagnosis"] == "shake" for r in rows), "shakes")
+    for t in thresholds:
+        per = [r["blind route"] if r["diagnosis"] == "shake" and r["kernel_radius"] < t else r["--method auto"] for r in rows_all]
+        by_set = {s: round(float(np.mean([p for p, r in zip(per, rows_all) if r["set"] == s])), 3)
+                  for s in dict.fromkeys(r["set"] for r in rows_all)}
+        print(f"min_shake_px {t}: all {np.mean(per):.3f}", by_set)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="hqs", help="the non-blind weights id")
@@ -102,7 +141,11 @@ def main() -> None:
     ap.add_argument("--no-estimate", action="store_true", help="skip the estimated-kernel row")
     ap.add_argument("--out", type=Path, help="write the table and JSON here")
     ap.add_argument("--routes", action="store_true", help="also the blind net, SVBR-Net and --method auto, per photo")
+    ap.add_argument("--sweep-slight", type=Path, nargs="+", metavar="ITEMS",
+                    help="only print the slight-shake threshold sweep over these --items files (route.RouteConfig)")
     a = ap.parse_args()
+    if a.sweep_slight:
+        return sweep_slight(a.sweep_slight)
     torch.set_num_threads(2)
     if a.run:
         st = torch.load(a.run / a.ckpt, map_location="cpu", weights_only=False)
@@ -136,7 +179,7 @@ def main() -> None:
     per_item = []
     for s in a.sets:
         items = (_sharp_items(a.count) if s == "sharp" else _mix_items(s, a.count) if s.startswith("mix-")
-                 else foreign.build(s, count=a.count))
+                 else _frames_items(s, a.count) if s.startswith("frames-") else foreign.build(s, count=a.count))
         ests = foreign_estimates(s, items, a.count, est_cfg) if a.cached and not a.no_estimate else None
         t_est, fallbacks = [], 0
         for j, it in enumerate(items):

@@ -130,6 +130,18 @@ def test_save_kernel_writes_the_trace_and_a_kernel_that_goes_back_in(tmp_path: P
     assert not any("_kernel" in Path(f["input"]).name for f in s["files"])
 
 
+def test_a_photo_the_size_of_one_region_is_still_checked_on_two() -> None:
+    """A photo no larger than one confidence region (384 px at the working scale) had its kernel compared
+    with itself: confidence 1 whatever the blur, and 256 px crops of mildly blurred real footage lost
+    4 dB to the kernel path. Its two halves are compared now: two shakes disagree, one shake agrees."""
+    sharp = cv2.GaussianBlur(dead_leaves(np.random.default_rng(10), 256, n=2500), (0, 0), 1.0)
+    one = convolve(sharp, kernels.line_kernel(15, 0.0))
+    two = np.concatenate([one[:, :128], convolve(sharp, kernels.line_kernel(15, np.pi / 2))[:, 128:]], 1)
+    disagree, agree = estimate(np.clip(two, 0, 1)), estimate(np.clip(one, 0, 1))
+    assert disagree.confidence < 0.5 and not disagree.ok
+    assert agree.confidence > 0.7 and agree.ok
+
+
 def test_blur_that_is_not_one_shake_falls_back_to_the_blind_net() -> None:
     """Two halves shaken in different directions: the two regions' kernels disagree, so the photo goes
     to the blind network, with a warning that says why."""

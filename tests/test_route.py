@@ -19,8 +19,8 @@ runner = CliRunner()
 
 
 def _f(failed: str = "", confidence: float = 0.9, is_shake: bool = True, ok: bool = True, map_median: float = 2.0,
-       disk: float = 0.5) -> Features:
-    return Features(failed, confidence, is_shake, ok, 4.0, map_median, disk)
+       disk: float = 0.5, radius: float = 6.0) -> Features:
+    return Features(failed, confidence, is_shake, ok, radius, map_median, disk)
 
 
 @pytest.mark.parametrize("feats,verdict", [
@@ -34,6 +34,9 @@ def _f(failed: str = "", confidence: float = 0.9, is_shake: bool = True, ok: boo
     (_f(confidence=0.5, ok=False, map_median=3.0), "varying"),
     (_f(disk=0.93), "defocus"),  # a confident kernel shaped like a disk, on a defocused map
     (_f(disk=0.93, map_median=0.5), "shake"),  # a small round shake on a photo the map calls sharp
+    (_f(radius=3.0), "slight"),  # a confident but narrow kernel: mild real blur the kernel path harmed
+    (_f(radius=3.0, map_median=0.5), "slight"),
+    (_f(radius=3.0, disk=0.93), "defocus"),  # a small disk on a defocused map stays defocus
 ])
 def test_each_measurement_gets_its_verdict_and_route(feats: Features, verdict: str) -> None:
     d = diagnose(feats)
@@ -42,9 +45,11 @@ def test_each_measurement_gets_its_verdict_and_route(feats: Features, verdict: s
     assert set(d.as_dict()) == {"diagnosis", "confidence", "route", "reason"}
 
 
-def test_the_sharp_threshold_is_the_config_s() -> None:
+def test_the_thresholds_are_the_config_s() -> None:
     f = _f(is_shake=False, ok=False, map_median=1.2)
     assert diagnose(f).verdict == "defocus" and diagnose(f, RouteConfig(sharp_map_px=1.5)).verdict == "sharp"
+    f = _f(radius=5.0)
+    assert diagnose(f).verdict == "shake" and diagnose(f, RouteConfig(min_shake_px=6.0)).verdict == "slight"
 
 
 class _Fakes:
@@ -55,8 +60,8 @@ class _Fakes:
         from deblurcli.deconv.estimate import KernelEstimate
         from deblurcli.deconv.pipeline import KernelResult
 
-        k = np.zeros((9, 9), np.float32)
-        k[4, 1:8] = 1 / 7
+        k = np.zeros((25, 25), np.float32)
+        k[12, 1:24] = 1 / 23  # a shake wide enough for the kernel path (rms radius 6.6 px)
         est = KernelEstimate(k, 0.9 if kernel_ok else 0.3, 1.0)
         self.ran: list[str] = []
         outer = self

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..synth.kernels import best_shift, delta, otf_canvas, second_moments
+from ..synth.kernels import best_shift, canvas, delta, otf_canvas, second_moments
 
 # Below this the photo goes to the blind net. Chosen on training photos with our own blur (shakes in
 # sRGB and linear light, non-uniform blur, already-sharp photos; `scripts/kernel_confidence_sweep.py
@@ -44,7 +44,7 @@ MAX_PEAK = 0.15
 MAX_KERNEL_SHARE = 0.5
 MIN_SIDE = 28  # px (at the working scale): a smaller photo gets no estimate (it allows no 7 px kernel)
 # Raised whenever what ``estimate`` returns changes for the same config (cached estimates are keyed by it).
-VERSION = 5
+VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -209,8 +209,8 @@ def estimate_region(y: np.ndarray, cfg: EstimateConfig) -> np.ndarray:
 
 
 def _regions(g: np.ndarray, side: int, n: int = 2) -> list[tuple[int, int]]:
-    """Top-left corners of the ``n`` side×side crops with the most gradient energy that lie at least half
-    a side apart (on a small photo they overlap; a single crop when the photo is no larger)."""
+    """Top-left corners of the ``n`` side×side crops with the most gradient energy that share no pixel
+    (fewer than ``n`` when the photo does not hold them apart; then ``_halves``)."""
     h, w = g.shape
     if h <= side and w <= side:
         return [(0, 0)]
@@ -220,14 +220,22 @@ def _regions(g: np.ndarray, side: int, n: int = 2) -> list[tuple[int, int]]:
              for y in range(0, h - side + 1, step) for x in range(0, w - side + 1, step)]
     cands.sort(reverse=True)
     picked: list[tuple[int, int]] = []
-    for gap in (side, side // 2):  # apart if the photo allows it, else half overlapping
-        picked = []
-        for _, y, x in cands:
-            if all(abs(y - py) >= gap or abs(x - px) >= gap for py, px in picked):
-                picked.append((y, x))
-            if len(picked) == n:
-                return picked
+    for _, y, x in cands:
+        if all(abs(y - py) >= side or abs(x - px) >= side for py, px in picked):
+            picked.append((y, x))
+        if len(picked) == n:
+            break
     return picked
+
+
+def _halves(g: np.ndarray) -> list[np.ndarray]:
+    """The two halves of ``g`` along its long side: the confidence's two regions on a photo that holds no
+    two crops apart. A 256 px crop used to be compared with itself (every small photo's kernel had
+    confidence 1) and a 640×360 frame with two crops overlapping by half (object motion over a still
+    background passed as one shake); the kernel path took such real footage 1-4 dB below its input
+    (docs/experiments.md, "Two regions apart")."""
+    h, w = g.shape
+    return [g[:, : w // 2], g[:, w // 2 :]] if w >= h else [g[: h // 2], g[h // 2 :]]
 
 
 def similarity(a: np.ndarray, b: np.ndarray, max_shift: int = 4) -> float:
@@ -257,8 +265,14 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
     ks = min(ks, int(MAX_KERNEL_SHARE * min(g.shape)) | 1)
     sub = replace(cfg, kernel_size=ks)
     side = min(cfg.crop, *g.shape)
-    ks_found = [estimate_region(g[y : y + side, x : x + side], sub) for y, x in _regions(g, side)]
-    conf = similarity(*ks_found) if len(ks_found) == 2 else 1.0
+    corners = _regions(g, side)
+    if len(corners) == 2:
+        ks_found = [estimate_region(g[y : y + side, x : x + side], sub) for y, x in corners]
+    else:  # the photo holds no two such crops apart: its two halves, each with a kernel it can hold
+        halves = _halves(g)
+        hs = min(ks, int(MAX_KERNEL_SHARE * min(halves[0].shape)) | 1)
+        ks_found = [canvas(estimate_region(h, replace(sub, kernel_size=hs)), ks) for h in halves]
+    conf = similarity(*ks_found)
     # The kernel itself from as much of the photo as is affordable: the whole working image when it is
     # small (a 70 px kernel is poorly read from one 250 px crop), else the crop of side main_side with
     # the most edges.
