@@ -64,8 +64,8 @@ class RouteConfig:
     # blind net takes it: on the 240 fps training frames (mild real blur, hands moving over a still
     # court) every such estimate (2.7-4.6 px) cost 1-4 dB against the blind net. Over 144 training photos
     # (those frames, whole and cropped, and BSDS500-test's mix) 4.5-5.5 px score within 0.02 dB of each
-    # other; the low end keeps the kernel path for as many shakes as it can (docs/experiments.md, "A
-    # slight blur"; docs/logs/slight_shake_sweep.txt).
+    # other; the low end keeps the kernel path for as many shakes as it can (docs/experiments.md, "The
+    # kernel path on slight blur"; docs/logs/slight_shake_sweep.txt).
     min_shake_px: float = 4.5
 
 

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 mkdir -p docs/logs
 export COLUMNS=160
 deblur bench --quality --val --count 24 --json-file docs/logs/quality.json 2>&1 | tee docs/logs/quality.txt
+deblur bench --quality --val --count 24 --model dpa-lite --json-file docs/logs/quality_routes2.json 2>&1 | tee docs/logs/quality_routes2.txt
 deblur bench --calibration --val --count 24 --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/logs/calibration.json 2>&1 | tee docs/logs/calibration.txt
 deblur bench --calibration --val --count 24 --model dpa-lite --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" 2>&1 | tee docs/logs/calibration_dpa_lite.txt
 deblur bench --calibration --val --count 24 --chart --adapt-steps 200 --adapt-images "${DEBLUR_DATA:-../shared/data}/train/bsds200" --json-file docs/logs/calibration_chart.json 2>&1 | tee docs/logs/calibration_chart.txt
@@ -22,8 +23,8 @@ python scripts/kernel_eval.py --sets gopro foreign-motion-srgb foreign-motion-li
 python scripts/kernel_eval.py --cached --forced --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large --items docs/logs/kernel_eval_items.jsonl --out docs/logs/kernel_eval_forced.txt
 python scripts/kernel_eval.py --sets foreign-all14 --no-estimate --out docs/logs/kernel_eval_true.txt
 # the default (--method auto) against each forced route, per photo: the foreign sets, then the labelled mix
-python scripts/kernel_eval.py --routes --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large sharp --items docs/logs/kernel_eval_routes12_items.jsonl --out docs/logs/kernel_eval_routes12.txt
-python scripts/kernel_eval.py --routes --sets mix-val --count 10 --items docs/logs/kernel_eval_mix10_items.jsonl --out docs/logs/kernel_eval_mix10.txt
+python scripts/kernel_eval.py --routes --sets gopro foreign-motion-srgb foreign-motion-linear foreign-large sharp --items docs/logs/kernel_eval_routes13_items.jsonl --out docs/logs/kernel_eval_routes13.txt
+python scripts/kernel_eval.py --routes --sets mix-val --count 10 --items docs/logs/kernel_eval_mix10b_items.jsonl --out docs/logs/kernel_eval_mix10b.txt
 deblur bench --routes --runs 1 --json-file docs/logs/bench_routes_12mp.json 2>&1 | tee docs/logs/bench_routes_12mp.txt
 deblur bench --calibration --val --count 24 --json-file docs/logs/calibration_hqs.json 2>&1 | tee docs/logs/calibration_hqs.txt
 # The slowest (~13 min): MEASURE_SLOW=0 keeps their previous outputs.

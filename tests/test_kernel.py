@@ -142,6 +142,18 @@ def test_a_photo_the_size_of_one_region_is_still_checked_on_two() -> None:
     assert agree.confidence > 0.7 and agree.ok
 
 
+def test_the_two_regions_are_found_where_the_best_crop_sits_between_two_others() -> None:
+    """On a 448×288 photo the 288 px crops start at 0, 72 and 144 px; with the most detail in the middle
+    one, no second crop lay half a side from it, and the kernel was compared with itself (confidence 1;
+    a third of the foreign shake photos). The best pair half a side apart is taken then."""
+    from deblurcli.deconv.estimate import _regions
+
+    g = np.zeros((448, 288), np.float32)
+    rng = np.random.default_rng(0)
+    g[100:140], g[300:340] = rng.random((40, 288)), rng.random((40, 288))  # only the middle crop holds both bands
+    assert sorted(_regions(g, 288)) == [(0, 0), (144, 0)]
+
+
 def test_blur_that_is_not_one_shake_falls_back_to_the_blind_net() -> None:
     """Two halves shaken in different directions: the two regions' kernels disagree, so the photo goes
     to the blind network, with a warning that says why."""

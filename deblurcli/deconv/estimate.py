@@ -44,7 +44,7 @@ MAX_PEAK = 0.15
 MAX_KERNEL_SHARE = 0.5
 MIN_SIDE = 28  # px (at the working scale): a smaller photo gets no estimate (it allows no 7 px kernel)
 # Raised whenever what ``estimate`` returns changes for the same config (cached estimates are keyed by it).
-VERSION = 6
+VERSION = 8
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class EstimateConfig:
     kernel_size: int = 75  # the largest kernel side looked for (odd)
     work_side: int = 1024  # the photo is downscaled to this long side at most (the kernel with it)
     crop: int = 384  # side of the two regions whose kernels give the confidence (at the working scale)
-    main_side: int = 640  # the kernel used is read from the whole photo up to this side, else such a crop
+    main_side: int = 640  # the kernel used is read from the whole photo up to this side, else from the two regions
     lam: float = 2e-3  # weight of the L0 gradient prior (decays over the inner iterations)
     gamma: float = 200.0  # ridge weight of the kernel step (relative to the gradients' energy)
     inner: int = 5
@@ -228,7 +228,18 @@ def _regions(g: np.ndarray, side: int, n: int = 2) -> list[tuple[int, int]]:
                 picked.append((y, x))
             if len(picked) == n:
                 return picked
+    if n == 2:  # the best crop sat between two others (a 448 px side, crops of 288 at 0, 72, 144): the best pair
+        pairs = [(a[0] + b[0], a[1:], b[1:]) for i, a in enumerate(cands) for b in cands[i + 1 :]
+                 if abs(a[1] - b[1]) >= side // 2 or abs(a[2] - b[2]) >= side // 2]
+        if pairs:
+            return list(max(pairs)[1:])
     return picked
+
+
+def _mean_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two estimates of one kernel (same side), ``b`` shifted onto ``a`` by whole pixels, averaged."""
+    (dy, dx), _ = best_shift(a, b, 2)
+    return _centre((a + np.roll(b, (dy, dx), (0, 1))) / 2)
 
 
 def _halves(g: np.ndarray) -> list[np.ndarray]:
@@ -276,15 +287,11 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
         hs = min(ks, int(MAX_KERNEL_SHARE * min(halves[0].shape)) | 1)
         ks_found = [canvas(estimate_region(h, replace(sub, kernel_size=hs)), ks) for h in halves]
     conf = similarity(*ks_found)
-    # The kernel itself from as much of the photo as is affordable: the whole working image when it is
-    # small (a 70 px kernel is poorly read from one 250 px crop), else the crop of side main_side with
-    # the most edges.
-    if max(g.shape) <= cfg.main_side:
-        k = estimate_region(g, sub)
-    else:
-        ms = min(cfg.main_side, *g.shape)
-        y, x = _regions(g, ms, 1)[0]
-        k = estimate_region(g[y : y + ms, x : x + ms], sub)
+    # The kernel itself: from the whole working image when it is small (a 70 px kernel is poorly read
+    # from one 250 px crop), else the two regions' kernels aligned and averaged (a third estimate, on the
+    # main_side crop with the most edges, cost more than both regions: docs/experiments.md, "A cheaper
+    # diagnosis").
+    k = estimate_region(g, sub) if max(g.shape) <= cfg.main_side else _mean_kernel(*ks_found)
     agree = max(similarity(k, r) for r in ks_found)
     if scale < 1:
         full = int(round(ks / scale)) | 1
