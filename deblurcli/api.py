@@ -312,11 +312,10 @@ def _kernel_restorer(model: str | None, weights: str | Path | None, kernel: Any,
         brun = make_runner(bnet, **runner_args)
         blind = lambda rgb, p: brun.restore(rgb, None, progress=p)  # noqa: E731
     if k is None and sharp_check:  # --method auto's diagnosis applies the same rule (route.unsure_on_sharp) itself
-        from .defocusing.estimate import estimate_radius_learned, load_learned_estimator
-        from .route import map_median
+        from .defocusing.estimate import load_learned_estimator
+        from .route import sharpness as map_sharpness
 
-        est_net = load_learned_estimator().to(runner.device)  # and the defocus map, to tell a sharp photo
-        sharpness = lambda rgb: map_median(estimate_radius_learned(rgb, est_net), rgb)[0]  # noqa: E731
+        sharpness = map_sharpness(load_learned_estimator().to(runner.device))  # the defocus map tells a sharp photo
     # never look for a kernel wider than the net takes (a checkpoint with a smaller canvas than 75 px)
     est_cfg = EstimateConfig(kernel_size=min(kernel_size, net.cfg.canvas) | 1)
     return KernelRestorer(runner, entry, KernelDeconvolver(runner, blind, est_cfg, noise, sharpness), k)

@@ -22,7 +22,7 @@ networks; the thresholds (``RouteConfig``) were chosen on training photos (docs/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class RouteConfig:
     # A confident kernel narrower than this (rms radius, px at full resolution) is a slight blur, and the
     # blind net takes it: on the 240 fps training frames (mild real blur, hands moving over a still
     # court) every such estimate (2.7-4.6 px) cost 1-4 dB against the blind net. Over 144 training photos
-    # (those frames, whole and cropped, and BSDS500-test's mix) 4.5-5.5 px score within 0.02 dB of each
+    # (those frames, whole and cropped, and BSDS500-test's mix) 4.5-7 px score within 0.015 dB of each
     # other; the low end keeps the kernel path for as many shakes as it can (docs/experiments.md, "The
     # kernel path on slight blur"; docs/logs/slight_shake_sweep.txt).
     min_shake_px: float = 4.5
@@ -140,6 +140,14 @@ def map_median(radius_map: np.ndarray, rgb: np.ndarray | None = None) -> tuple[f
     return float(np.median(small[mask])), True
 
 
+def sharpness(map_net: object) -> Callable[[np.ndarray], float]:
+    """`--method kernel`'s sharp check: a photo's defocus map (``map_net``, the learned estimator) read
+    where it has detail (``map_median``), in px."""
+    from .defocusing.estimate import estimate_radius_learned
+
+    return lambda rgb: map_median(estimate_radius_learned(rgb, map_net), rgb)[0]  # type: ignore[arg-type]
+
+
 def features(estimate: object, radius_map: np.ndarray, rgb: np.ndarray | None = None) -> Features:
     """``Features`` of a ``deconv.estimate.KernelEstimate`` and a defocus map (px); with the photo
     ``rgb``, the map is read where the photo has detail (``map_median``), and a photo with almost none fails."""
@@ -176,4 +184,4 @@ def diagnose(f: Features, cfg: RouteConfig = RouteConfig()) -> Diagnosis:
     return Diagnosis("varying", 1.0 - f.confidence, f"the photo's regions disagree on the kernel (agreement {f.confidence:.2f})")
 
 
-__all__ = ["Diagnosis", "Features", "ROUTES", "RouteConfig", "detail", "diagnose", "features", "map_median", "unsure_on_sharp"]
+__all__ = ["Diagnosis", "Features", "ROUTES", "RouteConfig", "detail", "diagnose", "features", "map_median", "sharpness", "unsure_on_sharp"]

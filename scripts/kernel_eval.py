@@ -95,19 +95,10 @@ def _frames_items(split: str, count: int) -> list[dict]:
     ``frames-train-whole`` the training frames whole (640×360)."""
     from deblurcli.synth.data import Frames, data_root
 
-    from deblurcli.synth.degrade import to_gamma, to_linear
-
     fr = Frames(data_root(), split="val" if split == "frames-val" else "train")
     rng = np.random.default_rng(4242)
-    if split != "frames-train-whole":
-        return [dict(zip(("blur", "sharp"), fr.sample(rng, 256, n=int(rng.choice([7, 11, 15]))))) for _ in range(count)]
-    out = []  # whole 640×360 frames: a photo's size, where the confidence's two regions lie apart
-    for _ in range(count):
-        n = int(rng.choice([7, 11, 15]))
-        i = int(rng.integers(0, len(fr.frames) - n + 1))
-        blur = to_gamma(np.mean([to_linear(f) for f in fr.frames[i : i + n]], axis=0))
-        out.append({"blur": blur.astype(np.float32), "sharp": fr.frames[i + n // 2]})
-    return out
+    size = None if split == "frames-train-whole" else 256  # whole: a photo's size, where two regions lie apart
+    return [dict(zip(("blur", "sharp"), fr.sample(rng, size, n=int(rng.choice([7, 11, 15]))))) for _ in range(count)]
 
 
 def sweep_slight(files: list[Path], thresholds: tuple[float, ...] = (0, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 7)) -> None:
@@ -159,12 +150,12 @@ def main() -> None:
     blind_net, _ = load_model(a.blind, "deblur")
     blind = Runner(blind_net, RunConfig(device="cpu", precision="auto", tile=512, tone_sigma=DEFAULT_SIGMA, edge_pad=16))
     est_cfg = EstimateConfig()
-    from deblurcli.defocusing.estimate import estimate_radius_learned, load_learned_estimator
-    from deblurcli.route import map_median
+    from deblurcli.defocusing.estimate import load_learned_estimator
+    from deblurcli.route import sharpness
 
-    map_net = load_learned_estimator()  # as `deblur --method kernel` runs: a sharp-looking photo keeps an unsure kernel off
+    # as `deblur --method kernel` runs: a sharp-looking photo keeps an unsure kernel off
     dec = KernelDeconvolver(UnrolledRunner(net, cfg), lambda rgb, p: blind.restore(rgb, progress=p), est_cfg,
-                            sharpness=lambda rgb: map_median(estimate_radius_learned(rgb, map_net), rgb)[0])
+                            sharpness=sharpness(load_learned_estimator()))
     rows: dict[str, dict[str, list]] = {}
     extra: dict[str, dict[str, float | None]] = {}
     if a.routes:

@@ -246,8 +246,9 @@ def _halves(g: np.ndarray) -> list[np.ndarray]:
     """The two halves of ``g`` along its long side: the confidence's two regions on a photo that holds no
     two crops at least half a side apart. Such a photo (a 256 px crop) used to be compared with itself,
     so its kernel had confidence 1 whatever the blur, and the kernel path took mildly blurred crops of
-    real footage from 35 to 31 dB (docs/experiments.md, "A slight blur"). Halves where two crops would
-    fit half overlapping were tried, and cost the foreign shakes 1.2 dB (many read as varying)."""
+    real footage from 35 to 31 dB (docs/experiments.md, "The kernel path on slight blur"). Halves where
+    two crops would fit half overlapping were tried, and cost the foreign shakes 0.9 dB (many read as
+    varying)."""
     h, w = g.shape
     return [g[:, : w // 2], g[:, w // 2 :]] if w >= h else [g[: h // 2], g[h // 2 :]]
 
@@ -289,8 +290,8 @@ def estimate(rgb: np.ndarray, cfg: EstimateConfig = EstimateConfig()) -> KernelE
     conf = similarity(*ks_found)
     # The kernel itself: from the whole working image when it is small (a 70 px kernel is poorly read
     # from one 250 px crop), else the two regions' kernels aligned and averaged (a third estimate, on the
-    # main_side crop with the most edges, cost more than both regions: docs/experiments.md, "A cheaper
-    # diagnosis").
+    # main_side crop with the most edges, cost more than both regions: docs/experiments.md, "The kernel
+    # path on slight blur").
     k = estimate_region(g, sub) if max(g.shape) <= cfg.main_side else _mean_kernel(*ks_found)
     agree = max(similarity(k, r) for r in ks_found)
     if scale < 1:

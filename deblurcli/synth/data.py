@@ -102,14 +102,18 @@ class Frames:
             raise ValueError(f"split {split!r}: expected train or val")
         self.frames = [cv2.resize(read_rgb(p), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for p in files]
 
-    def sample(self, rng: np.random.Generator, size: int, n: int | None = None, start: int | None = None,
+    def sample(self, rng: np.random.Generator, size: int | None, n: int | None = None, start: int | None = None,
                yx: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A (blurred, sharp) pair: a size×size crop (at ``yx``, else drawn), or the whole frames (None)."""
         n = n or int(rng.choice(self.windows))
         start = int(rng.integers(0, len(self.frames) - n + 1)) if start is None else start
         h, w = self.frames[0].shape[:2]
-        y, x = yx or (int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1)))
-        stack = [to_linear(f[y : y + size, x : x + size]) for f in self.frames[start : start + n]]
-        return to_gamma(np.mean(stack, axis=0)), self.frames[start + n // 2][y : y + size, x : x + size].copy()
+        if size is None:
+            (y, x), (sh, sw) = (0, 0), (h, w)
+        else:
+            (y, x), (sh, sw) = yx or (int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))), (size, size)
+        stack = [to_linear(f[y : y + sh, x : x + sw]) for f in self.frames[start : start + n]]
+        return to_gamma(np.mean(stack, axis=0)), self.frames[start + n // 2][y : y + sh, x : x + sw].copy()
 
 
 STRONG_WINDOWS = (15, 21, 25, 31, 37, 45)  # at full resolution: inputs of 23-34 dB, 27 on average (GoPro: 24-27)
